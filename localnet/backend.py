@@ -1,0 +1,97 @@
+"""Array backends: numpy on the CPU, CuPy on the GPU, injected, never global.
+
+Everything that allocates receives a `Backend` and uses `backend.xp`; this module is the
+only one that imports cupy, and only when asked for it. Host-device copies go through
+`to_device` (data in) and `to_host` (recording, metrics, saving), so they are easy to find.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError
+
+BACKENDS = ("numpy", "cupy")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An array module plus the few operations that differ between libraries.
+
+    name: "numpy" or "cupy"; xp: the array module; dtype: the float dtype of
+    parameters and messages (float32 for training, float64 for oracle tests).
+    """
+
+    name: str
+    xp: ModuleType
+    dtype: Any
+
+    def to_device(self, array: np.ndarray) -> Any:
+        """Copy a host array to the backend (a no-op view for numpy)."""
+        return self.xp.asarray(array)
+
+    def to_host(self, array: Any) -> np.ndarray:
+        """Copy a backend array to a host numpy array (a no-op for numpy)."""
+        if self.name == "cupy":
+            return self.xp.asnumpy(array)
+        return np.asarray(array)
+
+    def freeze(self, array: Any) -> Any:
+        """Return a read-only view of a message payload so receivers cannot mutate it.
+
+        CuPy has no read-only arrays; there the payload is returned as is.
+        """
+        if self.name == "numpy":
+            view = array.view()
+            view.flags.writeable = False
+            return view
+        return array
+
+    def synchronize(self) -> None:
+        """Wait for queued device work (for honest timings); a no-op on numpy."""
+        if self.name == "cupy":
+            self.xp.cuda.get_current_stream().synchronize()
+
+
+def get_backend(name: str = "numpy", dtype: str = "float32") -> Backend:
+    """Return the backend called `name` with parameters of `dtype`.
+
+    Raises ConfigError (one line) for an unknown name, or when cupy is asked for and
+    CuPy or a GPU is missing.
+    """
+    if dtype not in ("float32", "float64"):
+        raise ConfigError(f"dtype {dtype!r} is not supported: use 'float32' or 'float64'")
+    if name == "numpy":
+        return Backend("numpy", np, np.dtype(dtype))
+    if name == "cupy":
+        try:
+            import cupy  # noqa: PLC0415 - imported lazily on purpose: CPU users need no CuPy
+        except ImportError:
+            raise ConfigError(
+                "backend 'cupy' needs CuPy, which is not installed: "
+                "pip install 'localnet[gpu]' on a machine with an NVIDIA GPU, or use --backend numpy"
+            ) from None
+        try:
+            count = cupy.cuda.runtime.getDeviceCount()
+        except Exception as err:  # CUDA driver missing or broken
+            raise ConfigError(
+                f"backend 'cupy' found no usable GPU ({type(err).__name__}): use --backend numpy"
+            ) from None
+        if count < 1:
+            raise ConfigError("backend 'cupy' found no GPU on this machine: use --backend numpy")
+        return Backend("cupy", cupy, np.dtype(dtype))
+    raise ConfigError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
+
+
+def array_module(array: Any) -> ModuleType:
+    """The array library that owns `array` (numpy or cupy), without importing cupy."""
+    module = type(array).__module__.split(".")[0]
+    if module == "cupy":
+        import sys
+
+        return sys.modules["cupy"]
+    return np

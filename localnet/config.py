@@ -1,0 +1,358 @@
+"""Experiment configs: TOML parsed once into typed, frozen dataclasses, validated up front.
+
+A config file has top-level keys (name, seed, backend, dtype) and the sections
+[data], [[layers]], [rule], [optim] and [train]. Layer tables resolve their `type` and the
+rule table its `name` through the registries, and each brings its own dataclass of
+options. Every problem found is reported (one line each) before any training starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .registry import LAYERS, RULES, nearest
+
+
+@dataclass(frozen=True)
+class AdamConfig:
+    """One Adam optimizer's settings (the paper's Table 4/5 rows: lr, beta1, beta2, eps)."""
+
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Dataset and batching. batch_size is not given by the paper; 100 follows Lee et al."""
+
+    dataset: str = "mnist"
+    batch_size: int = 100
+    shuffle: bool = True
+    eval_batch_size: int = 1000
+    limit_train: int = 0  # use only the first N training examples (0: all); for quick runs
+    limit_test: int = 0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training length and reporting."""
+
+    epochs: int = 30
+    eval_train: bool = True  # clean pass over the training set after each epoch for train error
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole experiment: what `localnet run` trains and saves as config.toml."""
+
+    name: str
+    layers: tuple[Any, ...]
+    rule: Any
+    seed: int = 0
+    backend: str = "numpy"
+    dtype: str = "float32"
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: AdamConfig = field(default_factory=AdamConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+class _Problems:
+    """Collects config problems so they can be reported all at once."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+
+    def raise_if_any(self, source: str) -> None:
+        if self.lines:
+            raise ConfigError("\n".join(f"{source}: {line}" for line in self.lines))
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, key: str, problems: _Problems) -> Any:
+    """Check `value` against the annotation `tp`; ints pass as floats, lists as tuples."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(tp):
+            if option is type(None) and value is None:
+                return None
+        tp = next(a for a in typing.get_args(tp) if a is not type(None))
+        origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if origin is tuple:
+        (item,) = typing.get_args(tp)[:1]
+        if not isinstance(value, list | tuple):
+            problems.add(f"{key} must be a list, got {value!r}")
+            return value
+        return tuple(_coerce(v, item, f"{key}[{i}]", problems) for i, v in enumerate(value))
+    if tp in (int, float, str, bool):
+        if isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
+            return value
+        problems.add(f"{key} must be {_type_name(tp)}, got {type(value).__name__} {value!r}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        return build_dataclass(tp, value, key, problems)
+    return value
+
+
+def build_dataclass(cls: type, raw: Any, where: str, problems: _Problems) -> Any:
+    """Build the frozen dataclass `cls` from a TOML table, recording every problem."""
+    if not isinstance(raw, dict):
+        problems.add(f"[{where}] must be a table, got {type(raw).__name__}")
+        return None
+    before = len(problems.lines)
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        path = f"{where}.{key}" if where else key
+        if key not in fields:
+            problems.add(f"unknown key {path!r}{nearest(key, list(fields))}; valid keys: {', '.join(fields)}")
+            continue
+        values[key] = _coerce(value, hints[key], path, problems)
+    for name, f in fields.items():
+        if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            problems.add(f"missing required key {(f'{where}.{name}' if where else name)!r}")
+    if len(problems.lines) > before:
+        return None
+    try:
+        return cls(**values)
+    except (ValueError, TypeError) as err:  # __post_init__ checks of a spec
+        problems.add(f"[{where}] {err}")
+        return None
+
+
+def _load_registries() -> None:
+    from . import layers, rules  # noqa: F401, PLC0415 - importing registers the classes
+
+
+def _parse_layers(raw: Any, problems: _Problems) -> tuple[Any, ...]:
+    if not isinstance(raw, list) or not raw:
+        problems.add("[[layers]] must be a non-empty array of tables, e.g. [[layers]] type = \"dense\" units = 256")
+        return ()
+    specs: list[Any] = []
+    for i, table in enumerate(raw):
+        where = f"layers[{i}]"
+        if not isinstance(table, dict) or "type" not in table:
+            problems.add(f"{where} needs a 'type' key (one of {', '.join(LAYERS.names())})")
+            continue
+        table = dict(table)
+        kind = table.pop("type")
+        repeat = table.pop("repeat", 1)
+        if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
+            problems.add(f"{where}.repeat must be a positive integer, got {repeat!r}")
+            continue
+        try:
+            cls = LAYERS.get(kind, f"{where}.type")
+        except ConfigError as err:
+            problems.add(str(err))
+            continue
+        spec = build_dataclass(cls.Spec, table, where, problems)
+        specs.extend([spec] * repeat)
+    return tuple(specs)
+
+
+def _parse_rule(raw: Any, problems: _Problems) -> Any:
+    if not isinstance(raw, dict) or "name" not in raw:
+        problems.add(f"[rule] needs a 'name' key (one of {', '.join(RULES.names())})")
+        return None
+    table = dict(raw)
+    name = table.pop("name")
+    try:
+        cls = RULES.get(name, "rule.name")
+    except ConfigError as err:
+        problems.add(str(err))
+        return None
+    return build_dataclass(cls.Options, table, "rule", problems)
+
+
+def parse_config(raw: dict[str, Any], source: str = "config") -> RunConfig:
+    """Turn a TOML document (already a dict) into a validated RunConfig.
+
+    Raises ConfigError with one line per problem, each prefixed by `source`.
+    """
+    _load_registries()
+    problems = _Problems()
+    raw = dict(raw)
+    layers = _parse_layers(raw.pop("layers", None), problems)
+    rule = _parse_rule(raw.pop("rule", None), problems)
+    raw.setdefault("name", Path(source).stem)
+    top = build_dataclass(_TopLevel, raw, "", problems)
+    problems.raise_if_any(source)
+    config = RunConfig(layers=layers, rule=rule, **dataclasses.asdict(top) | {
+        "data": top.data, "optim": top.optim, "train": top.train})
+    _check(config, problems)
+    problems.raise_if_any(source)
+    return config
+
+
+@dataclass(frozen=True)
+class _TopLevel:
+    """RunConfig without the registry-dispatched parts, for generic parsing."""
+
+    name: str
+    seed: int = 0
+    backend: str = "numpy"
+    dtype: str = "float32"
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: AdamConfig = field(default_factory=AdamConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _check(config: RunConfig, problems: _Problems) -> None:
+    """Cross-field checks that need the whole config."""
+    from .backend import BACKENDS  # noqa: PLC0415
+
+    if config.backend not in BACKENDS:
+        problems.add(f"backend {config.backend!r} is unknown{nearest(config.backend, BACKENDS)}; use one of {', '.join(BACKENDS)}")
+    if config.dtype not in ("float32", "float64"):
+        problems.add(f"dtype {config.dtype!r} is not supported: use 'float32' or 'float64'")
+    for key in ("batch_size", "eval_batch_size"):
+        if getattr(config.data, key) < 1:
+            problems.add(f"data.{key} must be >= 1, got {getattr(config.data, key)}")
+    if config.train.epochs < 0:
+        problems.add(f"train.epochs must be >= 0, got {config.train.epochs}")
+    for key in ("lr", "eps"):
+        if getattr(config.optim, key) <= 0:
+            problems.add(f"optim.{key} must be > 0, got {getattr(config.optim, key)}")
+    for key in ("beta1", "beta2"):
+        if not 0 <= getattr(config.optim, key) < 1:
+            problems.add(f"optim.{key} must be in [0, 1), got {getattr(config.optim, key)}")
+    last = config.layers[-1] if config.layers else None
+    if last is not None and not getattr(last, "is_output", False):
+        problems.add(f"the last [[layers]] entry must be an output layer (type = \"softmax\"), got {type(last).__name__}")
+    for i, spec in enumerate(config.layers[:-1]):
+        if getattr(spec, "is_output", False):
+            problems.add(f"layers[{i}] is an output layer but is not last; only the last layer may be \"softmax\"")
+
+
+def parse_value(text: str) -> Any:
+    """Parse a --set value as a TOML literal (3e-4, true, [1, 2], "x"); bare words are strings."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `key.sub=value` overrides (the CLI's --set) to a raw TOML dict, in order.
+
+    A numeric path element indexes a list, e.g. `layers.0.units=128`.
+    """
+    raw = _deepcopy(raw)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r} is not key=value: write e.g. --set optim.lr=3e-4")
+        key, text = item.split("=", 1)
+        parts = key.strip().split(".")
+        node: Any = raw
+        for part in parts[:-1]:
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(f"--set {key}: {part!r} is not an index into a list of {len(node)}")
+                node = node[int(part)]
+            else:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict | list):
+                    raise ConfigError(f"--set {key}: {part!r} is a value, not a section")
+        last = parts[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise ConfigError(f"--set {key}: {last!r} is not an index into a list of {len(node)}")
+            node[int(last)] = parse_value(text.strip())
+        else:
+            node[last] = parse_value(text.strip())
+    return raw
+
+
+def _deepcopy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deepcopy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deepcopy(v) for v in value]
+    return value
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Read a TOML config file, apply --set overrides, parse and validate it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist: check the path (configs live in models/)")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err}): fix the syntax at that line") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read the config ({err})") from None
+    return parse_config(apply_overrides(raw, overrides or []), source=str(path))
+
+
+def config_to_dict(config: RunConfig) -> dict[str, Any]:
+    """The resolved config as plain TOML-ready data (layer types and rule name included)."""
+    from .registry import LAYERS, RULES  # noqa: PLC0415
+
+    def spec_dict(spec: Any, key: str, registry: Any) -> dict[str, Any]:
+        attr = "Spec" if key == "type" else "Options"
+        names = {getattr(registry.get(n), attr): n for n in registry.names()}
+        return {key: names[type(spec)]} | _plain(dataclasses.asdict(spec))
+
+    out = {k: getattr(config, k) for k in ("name", "seed", "backend", "dtype")}
+    for section in ("data", "optim", "train"):
+        out[section] = _plain(dataclasses.asdict(getattr(config, section)))
+    out["rule"] = spec_dict(config.rule, "name", RULES)
+    out["layers"] = [spec_dict(spec, "type", LAYERS) for spec in config.layers]
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def dump_toml(data: dict[str, Any]) -> str:
+    """Write the small TOML subset our configs use (scalars, lists, tables, arrays of tables)."""
+
+    def scalar(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, list):
+            return "[" + ", ".join(scalar(x) for x in v) + "]"
+        raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+    lines = [f"{k} = {scalar(v)}" for k, v in data.items() if not isinstance(v, dict) and not _is_table_array(v)]
+    for k, v in data.items():
+        if isinstance(v, dict):
+            lines += ["", f"[{k}]"] + [f"{kk} = {scalar(vv)}" for kk, vv in v.items()]
+    for k, v in data.items():
+        if _is_table_array(v):
+            for table in v:
+                lines += ["", f"[[{k}]]"] + [f"{kk} = {scalar(vv)}" for kk, vv in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _is_table_array(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)

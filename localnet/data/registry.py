@@ -1,0 +1,38 @@
+"""The dataset registry (name -> DatasetSpec) and `load_dataset`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import DataError
+from .mnist import MNIST
+from .spec import Dataset, DatasetSpec
+
+# Add CIFAR-10 here as another DatasetSpec with its own files and loader.
+DATASETS: dict[str, DatasetSpec] = {MNIST.name: MNIST}
+
+
+def get_spec(name: str) -> DatasetSpec:
+    """The registered DatasetSpec called `name`; DataError (one line) if unknown.
+
+    Looked up at call time, so tests may swap an entry with monkeypatch.setitem.
+    """
+    try:
+        return DATASETS[name]
+    except KeyError:
+        known = ", ".join(sorted(DATASETS))
+        raise DataError(f"unknown dataset {name!r}: choose one of {known}") from None
+
+
+def load_dataset(name: str, directory: str | Path | None = None) -> Dataset:
+    """Load dataset `name` from `directory` (default: `resolve_data_dir(name, None)`).
+
+    Structural checks only (headers, exact sizes, counts, label range), not MD5s:
+    use `verify_dataset` for those. Raises DataError (one line) for any bad file.
+    """
+    spec = get_spec(name)
+    if directory is None:
+        from .paths import resolve_data_dir  # noqa: PLC0415 - paths imports this module
+
+        directory = resolve_data_dir(name, None)
+    return spec.loader(spec, Path(directory))

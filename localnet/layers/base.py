@@ -1,0 +1,64 @@
+"""What every layer type provides to the learning rules.
+
+A layer is the local math of h_l = sigma(affine(h_{l-1}; W_l, b_l)) plus its parameters.
+Rules combine four operations, so a rule written once runs on every layer type:
+
+- ``affine(x, W, b)``     a = W x + b for a batch x of shape (B, *in_shape) -> (B, *out_shape)
+- ``transpose(d, M)``     M^T d for d of shape (B, *out_shape) -> (B, *in_shape), where M has
+                          W's shape (BP passes W, FA its fixed B, a TP inverse its own V)
+- ``weight_grads(x, d)``  dL/dW and dL/db given d = dL/da, summed over the batch
+- ``activation``          sigma and its derivative
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..backend import Backend
+
+
+class Layer:
+    """Base class. Subclasses set `Spec` and fill `params` in `__init__`.
+
+    in_shape / out_shape: unit shapes without the batch axis; params: name -> array on
+    the backend, owned (and only ever modified) by this layer's node.
+    """
+
+    Spec: ClassVar[type]
+    is_output: ClassVar[bool] = False
+
+    def __init__(self, spec: Any, in_shape: tuple[int, ...], backend: Backend, rng: np.random.Generator) -> None:
+        self.spec = spec
+        self.in_shape = tuple(in_shape)
+        self.backend = backend
+        self.xp = backend.xp
+        self.params: dict[str, Any] = {}
+        self.out_shape: tuple[int, ...] = ()
+
+    def forward(self, x: Any) -> tuple[Any, Any]:
+        """(a, h): the pre-activation and the activation for a batch x."""
+        a = self.affine(x, self.params["W"], self.params["b"])
+        return a, self.activation(self.xp, a)
+
+    def derivative(self, a: Any, h: Any) -> Any:
+        """sigma'(a), elementwise, shape (B, *out_shape)."""
+        return self.activation.derivative(self.xp, a, h)
+
+    def affine(self, x: Any, weight: Any, bias: Any) -> Any:
+        raise NotImplementedError
+
+    def transpose(self, delta: Any, weight: Any) -> Any:
+        raise NotImplementedError
+
+    def weight_grads(self, x: Any, delta: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @property
+    def units(self) -> int:
+        """Number of output units, prod(out_shape)."""
+        return int(np.prod(self.out_shape))
+
+    def parameter_count(self) -> int:
+        return int(sum(p.size for p in self.params.values()))

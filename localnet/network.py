@@ -1,0 +1,141 @@
+"""Build a wired network from a config: layers, nodes, channels, rule; checked before use.
+
+The builder is the only place that sees every layer at once. It gives each rule shapes and
+positions (`LayerInfo`), never references, and checks the declared wiring: every channel
+carries a kind its sender emits and its receiver consumes, and every consumed kind arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .backend import Backend
+from .config import RunConfig
+from .engine import Engine
+from .errors import WiringError
+from .messages import Channel
+from .node import LayerNode, Readout
+from .registry import LAYERS, RULES
+from .rules.base import LayerInfo, Rule
+from .seeding import rng_for
+
+INPUT = "input"
+
+
+class Network:
+    """The built simulator: `nodes` (bottom to top), the `engine` that connects them, the rule.
+
+    Use `step(...)` to train on a minibatch and `predict(...)` to evaluate; both only
+    inject messages at the "input" source and read the "readout" sink.
+    """
+
+    def __init__(self, nodes: list[LayerNode], engine: Engine, rule: Rule, readout: Readout, backend: Backend) -> None:
+        self.nodes = nodes
+        self.engine = engine
+        self.rule = rule
+        self.readout = readout
+        self.backend = backend
+
+    @property
+    def output(self) -> LayerNode:
+        return self.nodes[-1]
+
+    def node(self, name: str) -> LayerNode:
+        return next(n for n in self.nodes if n.name == name)
+
+    def run_phase(self, step: int, phase: str, order: int, source: str, inputs: Any, onehot: Any) -> None:
+        """Run one phase of a step; `source` says what the input node injects ("inputs" or "labels")."""
+        if source == "inputs":
+            injections = [(INPUT, "forward", inputs)]
+        elif source == "labels":
+            injections = [(INPUT, "target", onehot)]
+        else:
+            injections = []
+        self.engine.run_phase(step, phase, order, injections)
+
+    def step(self, step: int, inputs: Any, onehot: Any) -> Any:
+        """One training step on a minibatch: every phase of the rule's plan, in order.
+
+        inputs: (B, *input_shape) floats on the backend; onehot: (B, classes).
+        Returns the output probabilities of the forward phase, (B, classes).
+        """
+        probs = None
+        for order, (phase, source) in enumerate(self.rule.phases):
+            self.run_phase(step, phase, order, source, inputs, onehot)
+            if source == "inputs":
+                probs = self.readout.last
+        return probs
+
+    def predict(self, inputs: Any, step: int = -1) -> Any:
+        """Output probabilities (B, classes) for a batch; an "evaluate" phase, no learning."""
+        self.engine.run_phase(step, "evaluate", 0, [(INPUT, "forward", inputs)])
+        return self.readout.last
+
+    def parameters(self) -> dict[str, Any]:
+        """Every parameter by "layer/name" (forward) and "layer/feedback.name" (feedback)."""
+        out = {}
+        for node in self.nodes:
+            out.update({f"{node.name}/{k}": v for k, v in node.params.items()})
+            out.update({f"{node.name}/feedback.{k}": v for k, v in node.feedback.items()})
+        return out
+
+    def parameter_count(self) -> int:
+        return sum(node.layer.parameter_count() for node in self.nodes)
+
+
+def build_network(config: RunConfig, backend: Backend, input_shape: Sequence[int], num_classes: int) -> Network:
+    """Create layers (seeded per layer name), the rule, the channels and the engine."""
+    rule_cls = next(RULES.get(n) for n in RULES.names() if RULES.get(n).Options is type(config.rule))
+    rule: Rule = rule_cls(config.rule)
+    output_spec = config.layers[-1]
+    if output_spec.units != num_classes:
+        raise WiringError(f"the output layer has {output_spec.units} units but the dataset has "
+                          f"{num_classes} classes: set units = {num_classes} in the last [[layers]]")
+
+    layers, infos, shape = [], [], tuple(input_shape)
+    count = len(config.layers)
+    for index, spec in enumerate(config.layers):
+        name = f"layer{index + 1}"
+        cls = next(LAYERS.get(n) for n in LAYERS.names() if LAYERS.get(n).Spec is type(spec))
+        layer = cls(spec, shape, backend, rng_for(config.seed, "init", name))
+        layers.append(layer)
+        infos.append(LayerInfo(name, index, count, layer.in_shape, layer.out_shape,
+                               tuple(layer.params["W"].shape), output_spec.units))
+        shape = layer.out_shape
+
+    channels = [Channel(INPUT, infos[0].name, "forward")]
+    channels += [Channel(a.name, b.name, "forward") for a, b in zip(infos, infos[1:])]
+    channels += [Channel(infos[-1].name, Readout.name, "forward"), Channel(INPUT, infos[-1].name, "target")]
+    channels += rule.channels(infos)
+    check_wiring(rule, infos, channels)
+
+    nodes = []
+    for info, layer in zip(infos, layers):
+        sends = frozenset(c.kind for c in channels if c.src == info.name)
+        feedback = rule.init_feedback(info, rng_for(config.seed, "feedback", info.name), backend)
+        nodes.append(LayerNode(info.name, layer, rule, config.optim, feedback, sends))
+    readout = Readout()
+    engine = Engine([*nodes, readout], channels, freeze=backend.freeze)
+    return Network(nodes, engine, rule, readout, backend)
+
+
+def check_wiring(rule: Rule, infos: Sequence[LayerInfo], channels: Sequence[Channel]) -> None:
+    """Fail with a WiringError naming the fix if declarations and channels disagree."""
+    roles = {info.name: info.role for info in infos}
+    rule_name = type(rule).__name__
+    for c in channels:
+        if c.src in roles and c.kind not in rule.emits[roles[c.src]]:
+            raise WiringError(f"rule {rule_name}: channel {c.src} -> {c.dst} carries {c.kind!r}, which a "
+                              f"{roles[c.src]} layer does not emit; declare it in {rule_name}.emits or drop the channel")
+        if c.dst in roles and c.kind not in rule.consumes[roles[c.dst]]:
+            raise WiringError(f"rule {rule_name}: channel {c.src} -> {c.dst} carries {c.kind!r}, which a "
+                              f"{roles[c.dst]} layer does not consume; declare it in {rule_name}.consumes")
+    arriving = {(c.dst, c.kind) for c in channels}
+    for info in infos:
+        for kind in rule.consumes[info.role]:
+            if (info.name, kind) not in arriving:
+                raise WiringError(f"rule {rule_name}: {info.name} ({info.role}) consumes {kind!r} but no channel "
+                                  f"delivers it; add one in {rule_name}.channels()")

@@ -1,0 +1,55 @@
+"""Registries: where config names (`type = "dense"`, `name = "fa"`) resolve to classes."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Generic, TypeVar
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+
+def nearest(name: str, choices: list[str] | tuple[str, ...]) -> str:
+    """A ' (did you mean X?)' hint for a misspelt name, or '' when nothing is close."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class Registry(Generic[T]):
+    """Maps names to classes of one kind (layer types, learning rules, ...)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str):
+        def decorate(cls: T) -> T:
+            if name in self._items:
+                raise ValueError(f"{self.kind} {name!r} registered twice")
+            self._items[name] = cls
+            return cls
+
+        return decorate
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._items))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._items
+
+    def get(self, name: str, where: str = "") -> T:
+        """The class called `name`; an unknown name is a ConfigError listing the known ones."""
+        try:
+            return self._items[name]
+        except KeyError:
+            at = f"{where}: " if where else ""
+            raise ConfigError(
+                f"{at}unknown {self.kind} {name!r}{nearest(name, self.names())}; "
+                f"known: {', '.join(self.names())}"
+            ) from None
+
+
+LAYERS: Registry[type] = Registry("layer type")
+RULES: Registry[type] = Registry("learning rule")
+ACTIVATIONS: Registry[type] = Registry("activation")

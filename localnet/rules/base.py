@@ -1,0 +1,88 @@
+"""What a learning rule declares, and the error-propagation step BP, FA and DFA share.
+
+A rule is stateless: the per-layer state it needs (fixed feedback matrices, inverses)
+lives in each node's `feedback` dict, made by `init_feedback` at build time. A rule
+declares, per role ("hidden" or "output"), the message kinds a node consumes and emits,
+the extra channels it needs, and whether it transports forward weights; the builder
+checks the wiring against these declarations before anything runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..backend import Backend
+from ..messages import Channel, Message
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What the builder tells a rule about one layer: position and shapes, no references."""
+
+    name: str
+    index: int  # 0-based position from the input side
+    count: int  # number of layers in the network
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    weight_shape: tuple[int, ...]
+    output_units: int  # units of the network's output layer
+
+    @property
+    def role(self) -> str:
+        return "output" if self.index == self.count - 1 else "hidden"
+
+    @property
+    def units(self) -> int:
+        return int(np.prod(self.out_shape))
+
+
+class Rule:
+    """Base class. Subclasses set name-independent declarations and implement `handle`."""
+
+    Options: ClassVar[type]
+    #: where the rule sends forward weights down a feedback pathway: "everywhere", "penultimate" or "never"
+    transports_weights: ClassVar[str] = "never"
+    consumes: ClassVar[dict[str, frozenset[str]]] = {
+        "hidden": frozenset({"forward", "feedback"}), "output": frozenset({"forward", "target"})}
+    emits: ClassVar[dict[str, frozenset[str]]] = {
+        "hidden": frozenset({"forward", "feedback"}), "output": frozenset({"forward", "feedback"})}
+    #: the phases of one training step, in order: (phase name, what the data source injects)
+    phases: ClassVar[tuple[tuple[str, str], ...]] = (("forward", "inputs"), ("feedback", "labels"))
+
+    def __init__(self, options: Any) -> None:
+        self.options = options
+
+    def channels(self, layers: Sequence[LayerInfo]) -> list[Channel]:
+        """Feedback/target channels beyond the forward chain. Default: each layer to the one below."""
+        return [Channel(upper.name, lower.name, "feedback") for lower, upper in zip(layers, layers[1:])]
+
+    def init_feedback(self, info: LayerInfo, rng: np.random.Generator, backend: Backend) -> dict[str, Any]:
+        """Feedback parameters held by the layer `info` (none by default)."""
+        return {}
+
+    def handle(self, node: Any, message: Message) -> Sequence[tuple[str, Any]]:
+        raise NotImplementedError
+
+
+def error_step(node: Any, delta: Any, down: Any | None) -> list[tuple[str, Any]]:
+    """The local step shared by BP, FA and DFA once delta = dL/da is known at `node`.
+
+    Sends `down^T delta` to the layer below when the node has a feedback channel and a
+    matrix `down` (computed before the update, so BP uses the forward pass's W), then
+    updates W, b from delta and the cached input.
+    """
+    layer = node.layer
+    out = []
+    if down is not None and "feedback" in node.sends:
+        out.append(("feedback", layer.transpose(delta, down)))
+    node.update(layer.weight_grads(node.x, delta))
+    return out
+
+
+def label_delta(node: Any, message: Message) -> Any:
+    """delta at the output layer from the label message (one-hot targets), (B, classes)."""
+    return node.layer.output_delta(node.h, message.payload)
