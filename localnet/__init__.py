@@ -1,0 +1,19 @@
+"""localnet: a layer-local, event-driven simulator for biologically-motivated learning rules.
+
+Public API: `load_config`, `parse_config`, `build_network`, `get_backend`, `Trainer`,
+`run_experiment`. See README.md and docs/.
+"""
+
+__version__ = "0.1.0"
+
+from .backend import Backend, get_backend  # noqa: E402
+from .config import RunConfig, load_config, parse_config  # noqa: E402
+from .errors import ConfigError, DataError, LocalnetError  # noqa: E402
+from .network import Network, build_network  # noqa: E402
+from .run import run_experiment  # noqa: E402
+from .train import Trainer  # noqa: E402
+
+__all__ = [
+    "Backend", "ConfigError", "DataError", "LocalnetError", "Network", "RunConfig", "Trainer",
+    "__version__", "build_network", "get_backend", "load_config", "parse_config", "run_experiment",
+]

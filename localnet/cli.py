@@ -1,0 +1,191 @@
+"""The `localnet` command line: run, validate, data fetch/verify, bench.
+
+Bad input (config, data, arguments) ends with one line on stderr and a non-zero exit:
+2 for config and usage errors, 1 for data and run-directory errors. No traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import LocalnetError
+
+
+def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn LocalnetError into `error: ...` lines and its exit code; Ctrl-C into exit 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except LocalnetError as err:
+            for line in str(err).splitlines():
+                click.echo(f"error: {line}", err=True)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="localnet")
+def main() -> None:
+    """localnet: layer-local learning rules (BP, FA, DFA, ...) as message-passing layers.
+
+    Train an experiment with `localnet run models/mnist_fc_fa.toml`; see each command's
+    --help. Runs are saved under runs/ (config, metrics, parameters, summary).
+    """
+
+
+def _load(config: str, sets: tuple[str, ...], seed: int | None, backend: str | None, epochs: int | None) -> Any:
+    from .config import load_config  # noqa: PLC0415
+
+    overrides = list(sets)
+    if seed is not None:
+        overrides.append(f"seed={seed}")
+    if backend is not None:
+        overrides.append(f'backend="{backend}"')
+    if epochs is not None:
+        overrides.append(f"train.epochs={epochs}")
+    return load_config(config, overrides)
+
+
+def _tqdm_progress(enabled: bool) -> Callable[[int, int], Any] | None:
+    if not enabled:
+        return None
+    from tqdm import tqdm  # noqa: PLC0415
+
+    # disable=None: a bar only on a terminal, so logs and CI output stay one line per epoch.
+    return lambda epoch, total: tqdm(total=total, desc=f"epoch {epoch}", unit="ex", unit_scale=True,
+                                     leave=False, disable=None, file=sys.stderr)
+
+
+config_argument = click.argument("config", type=click.Path(dir_okay=False, path_type=str))
+set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                          help="Override a config value, e.g. --set optim.lr=3e-4 (repeatable).")
+
+
+@main.command()
+@config_argument
+@click.option("--epochs", type=click.IntRange(min=0), help="Override train.epochs.")
+@set_option
+@click.option("--seed", type=int, help="Override the seed (init, feedback matrices, data order).")
+@click.option("--backend", type=click.Choice(["numpy", "cupy"]), help="Array backend (default: the config's, numpy).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Directory with the dataset files (else $LOCALNET_DATA, the user cache, the repo's data/).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Run directory to create (default: runs/NAME-TIMESTAMP).")
+@click.option("--force", is_flag=True, help="Allow --out to be a directory that already holds a run.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar per epoch.")
+@friendly_errors
+def run(config: str, epochs: int | None, sets: tuple[str, ...], seed: int | None, backend: str | None,
+        data_dir: str | None, out: Path | None, force: bool, progress: bool) -> None:
+    """Train the experiment in CONFIG (a TOML file, e.g. models/mnist_fc_bp.toml).
+
+    Prints one line per epoch (train loss, train error, test error) and writes the run
+    directory: config.toml, metrics.jsonl, params.npz and summary.json.
+    """
+    from .run import run_experiment  # noqa: PLC0415
+
+    cfg = _load(config, sets, seed, backend, epochs)
+    summary, run_dir = run_experiment(cfg, data_dir, out, force, echo=click.echo, progress=_tqdm_progress(progress))
+    click.echo(f"done: best test error {summary['best_test_error']:.2f}% (epoch {summary['best_epoch']}), "
+               f"final test error {summary['test_error']:.2f}%, {summary['examples_per_second']:,.0f} ex/s -> "
+               f"{run_dir}" if summary["epochs"] else f"done: no epochs run -> {run_dir}")
+
+
+@main.command()
+@config_argument
+@set_option
+@friendly_errors
+def validate(config: str, sets: tuple[str, ...]) -> None:
+    """Check CONFIG without training: parse it, validate every key, build the network.
+
+    Prints every problem found (exit 2) or a one-line summary of the network (exit 0).
+    """
+    from .backend import get_backend  # noqa: PLC0415
+    from .data import get_spec  # noqa: PLC0415
+    from .network import build_network  # noqa: PLC0415
+
+    cfg = _load(config, sets, None, None, None)
+    spec = get_spec(cfg.data.dataset)
+    network = build_network(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
+    shapes = " -> ".join(str(node.layer.out_shape) for node in network.nodes)
+    click.echo(f"{config}: ok ({len(network.nodes)} layers {shapes}, {network.parameter_count():,} parameters)")
+
+
+@main.group()
+def data() -> None:
+    """Dataset files: fetch from the canonical mirrors, verify checksums."""
+
+
+@data.command()
+@click.argument("dataset", type=click.Choice(["mnist"]))
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Where to put the files (default: $LOCALNET_DATA or the user cache).")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per network operation.")
+@friendly_errors
+def fetch(dataset: str, data_dir: str | None, timeout: float) -> None:
+    """Download DATASET's official files and check their MD5."""
+    import os  # noqa: PLC0415
+
+    from .data import ENV_VAR, default_fetch_dir, fetch_dataset  # noqa: PLC0415
+
+    directory = Path(data_dir or os.environ.get(ENV_VAR) or default_fetch_dir(dataset))
+    written = fetch_dataset(dataset, directory, timeout=timeout, log=click.echo)
+    click.echo(f"{dataset}: {len(written)} file(s) downloaded, all files verified in {directory}")
+
+
+@data.command()
+@click.argument("dataset", type=click.Choice(["mnist"]), default="mnist")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Directory to check (default: where `localnet run` would look).")
+@friendly_errors
+def verify(dataset: str, data_dir: str | None) -> None:
+    """Check that DATASET's files are present, parse, and have the official MD5."""
+    from .errors import DataError  # noqa: PLC0415
+    from .data import resolve_data_dir, verify_dataset  # noqa: PLC0415
+
+    directory = resolve_data_dir(dataset, data_dir)
+    reports = verify_dataset(dataset, directory)
+    for report in reports:
+        click.echo(f"{report.status:>12}  {report.path}  {report.detail}")
+    bad = [r for r in reports if not r.ok]
+    if bad:
+        raise DataError(f"{len(bad)} of {len(reports)} {dataset} file(s) in {directory} failed verification "
+                        f"(see above): run `localnet data fetch {dataset} --data-dir {directory}`")
+    click.echo(f"{dataset}: all {len(reports)} files ok in {directory}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.option("--rules", default="bp,fa,dfa", show_default=True, help="Comma-separated rules to time.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="Timed steps per rule.")
+@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Alternating timed rounds per implementation; the best round is reported.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write results here.")
+@friendly_errors
+def bench(rules: str, batch_size: int, steps: int, repeats: int, json_out: Path | None) -> None:
+    """Time training examples/second on the MNIST-FC net against a plain PyTorch CPU reference.
+
+    Needs torch (pip install 'localnet[test]'); torch is only the reference here.
+    """
+    try:
+        from runners.bench import run_bench  # noqa: PLC0415
+    except ImportError as err:
+        raise LocalnetError(f"the benchmark needs the runners package and torch ({err}): "
+                            "pip install -e '.[test]' from a source checkout") from None
+    run_bench([r.strip() for r in rules.split(",") if r.strip()], batch_size, steps, repeats, json_out, click.echo)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""One experiment end to end: config -> data -> network -> training -> run directory.
+
+A run directory holds config.toml (the resolved config), metrics.jsonl (one JSON object
+per epoch, flushed as it goes), params.npz (final parameters, no pickle) and summary.json.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .backend import get_backend
+from .config import RunConfig, config_to_dict, dump_toml
+from .errors import LocalnetError
+from .network import Network, build_network
+from .train import EpochMetrics, Trainer
+
+
+def default_run_dir(config: RunConfig) -> Path:
+    return Path("runs") / f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def prepare_run_dir(path: Path, force: bool) -> Path:
+    """Create `path`, refusing to overwrite an existing non-empty directory unless `force`."""
+    if path.exists() and not path.is_dir():
+        raise LocalnetError(f"run directory {path} is a file: choose another --out")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise LocalnetError(f"run directory {path} already holds a run: choose another --out, "
+                            "or pass --force to overwrite it")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def load_data(config: RunConfig, data_dir: str | None) -> tuple[tuple[np.ndarray, ...], Any]:
+    """(x_train, y_train, x_test, y_test) host arrays, cut to data.limit_*, and the Dataset."""
+    from .data import load_dataset, resolve_data_dir  # noqa: PLC0415
+
+    dataset = load_dataset(config.data.dataset, resolve_data_dir(config.data.dataset, data_dir))
+    n_train = config.data.limit_train or len(dataset.x_train)
+    n_test = config.data.limit_test or len(dataset.x_test)
+    arrays = (dataset.x_train[:n_train], dataset.y_train[:n_train], dataset.x_test[:n_test], dataset.y_test[:n_test])
+    return arrays, dataset
+
+
+def save_params(network: Network, path: Path) -> None:
+    """All parameters (forward and feedback) as host arrays in an npz, keys "layerN/W" etc."""
+    backend = network.backend
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **{k: backend.to_host(v) for k, v in network.parameters().items()})
+    os.replace(tmp, path)
+
+
+def summarize(history: list[EpochMetrics], config: RunConfig, network: Network) -> dict[str, Any]:
+    last = history[-1] if history else None
+    best = min(history, key=lambda row: row.test_error) if history else None
+    seconds = sum(row.seconds for row in history)
+    examples = sum(row.seconds * row.examples_per_second for row in history)
+    return {
+        "name": config.name,
+        "rule": config_to_dict(config)["rule"]["name"],
+        "epochs": len(history),
+        "train_error": last.train_error if last else None,
+        "test_error": last.test_error if last else None,
+        "train_loss": last.train_loss if last else None,
+        "best_test_error": best.test_error if best else None,
+        "best_epoch": best.epoch if best else None,
+        "examples_per_second": examples / seconds if seconds else None,
+        "train_seconds": seconds,
+        "parameters": network.parameter_count(),
+        "backend": config.backend,
+        "seed": config.seed,
+        "versions": {"localnet": __version__, "numpy": np.__version__, "python": platform.python_version()},
+    }
+
+
+def _json_row(row: EpochMetrics) -> str:
+    values = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in dataclasses.asdict(row).items()}
+    return json.dumps(values)
+
+
+def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | None = None, force: bool = False,
+                   echo: Callable[[str], None] = print, progress: Callable[[int, int], Any] | None = None
+                   ) -> tuple[dict[str, Any], Path]:
+    """Train `config` and save its run directory. Returns (summary, run directory).
+
+    Everything that can fail on bad input (data, backend, wiring) is checked before the
+    run directory is created, so a failed start leaves nothing behind.
+    """
+    backend = get_backend(config.backend, config.dtype)
+    arrays, dataset = load_data(config, data_dir)
+    if config.data.batch_size > len(arrays[0]):
+        raise LocalnetError(f"data.batch_size = {config.data.batch_size} is larger than the "
+                            f"{len(arrays[0])} training examples: lower it")
+    network = build_network(config, backend, dataset.input_shape, dataset.num_classes)
+    run_dir = prepare_run_dir(out or default_run_dir(config), force)
+    (run_dir / "config.toml").write_text(dump_toml(config_to_dict(config)), encoding="utf-8")
+    echo(f"run {config.name}: {network.parameter_count():,} parameters, rule "
+         f"{config_to_dict(config)['rule']['name']}, backend {backend.name}, {len(arrays[0])} train / "
+         f"{len(arrays[2])} test examples -> {run_dir}")
+
+    trainer = Trainer(config, network, backend, dataset.num_classes)
+    metrics = (run_dir / "metrics.jsonl").open("w", encoding="utf-8")
+
+    def on_epoch(row: EpochMetrics) -> None:
+        metrics.write(_json_row(row) + "\n")
+        metrics.flush()
+        echo(f"epoch {row.epoch:>3}/{config.train.epochs}  train loss {row.train_loss:.4f}  "
+             f"train err {row.train_error:5.2f}%  test err {row.test_error:5.2f}%  "
+             f"({row.seconds:.1f} s, {row.examples_per_second:,.0f} ex/s)")
+
+    with metrics:
+        history = trainer.fit(arrays, config.train.epochs, on_epoch, progress)
+    save_params(network, run_dir / "params.npz")
+    summary = summarize(history, config, network)
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary, run_dir
