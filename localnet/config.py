@@ -29,6 +29,12 @@ class AdamConfig:
     beta2: float = 0.999
     eps: float = 1e-8
 
+    def __post_init__(self) -> None:
+        if not self.lr > 0 or not self.eps > 0:
+            raise ValueError(f"lr and eps must be > 0, got lr={self.lr}, eps={self.eps}")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ValueError(f"beta1 and beta2 must be in [0, 1), got {self.beta1}, {self.beta2}")
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -41,6 +47,12 @@ class DataConfig:
     limit_train: int = 0  # use only the first N training examples (0: all); for quick runs
     limit_test: int = 0
 
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ValueError(f"batch_size and eval_batch_size must be >= 1, got {self.batch_size}, {self.eval_batch_size}")
+        if self.limit_train < 0 or self.limit_test < 0:
+            raise ValueError("limit_train and limit_test must be >= 0 (0 means all)")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -48,6 +60,10 @@ class TrainConfig:
 
     epochs: int = 30
     eval_train: bool = True  # clean pass over the training set after each epoch for train error
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0:
+            raise ValueError(f"epochs must be >= 0, got {self.epochs}")
 
 
 @dataclass(frozen=True)
@@ -224,17 +240,6 @@ def _check(config: RunConfig, problems: _Problems) -> None:
         problems.add(f"backend {config.backend!r} is unknown{nearest(config.backend, BACKENDS)}; use one of {', '.join(BACKENDS)}")
     if config.dtype not in ("float32", "float64"):
         problems.add(f"dtype {config.dtype!r} is not supported: use 'float32' or 'float64'")
-    for key in ("batch_size", "eval_batch_size"):
-        if getattr(config.data, key) < 1:
-            problems.add(f"data.{key} must be >= 1, got {getattr(config.data, key)}")
-    if config.train.epochs < 0:
-        problems.add(f"train.epochs must be >= 0, got {config.train.epochs}")
-    for key in ("lr", "eps"):
-        if getattr(config.optim, key) <= 0:
-            problems.add(f"optim.{key} must be > 0, got {getattr(config.optim, key)}")
-    for key in ("beta1", "beta2"):
-        if not 0 <= getattr(config.optim, key) < 1:
-            problems.add(f"optim.{key} must be in [0, 1), got {getattr(config.optim, key)}")
     last = config.layers[-1] if config.layers else None
     if last is not None and not getattr(last, "is_output", False):
         problems.add(f"the last [[layers]] entry must be an output layer (type = \"softmax\"), got {type(last).__name__}")

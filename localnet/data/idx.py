@@ -41,7 +41,7 @@ def read_idx_bytes(path: str | Path, *, what: str = "IDX file", fix: str = DEFAU
     except FileNotFoundError:
         raise DataError(f"{what} {path} does not exist: {fix}") from None
     except OSError as err:
-        raise DataError(f"{what} {path} cannot be read ({_reason(err)}): {fix}") from None
+        raise DataError(f"{what} {path} cannot be read ({error_summary(err)}): {fix}") from None
     if not is_gzip_path(path):
         return data
     try:
@@ -51,7 +51,9 @@ def read_idx_bytes(path: str | Path, *, what: str = "IDX file", fix: str = DEFAU
     except EOFError:
         raise DataError(f"{what} {path} is truncated (gzip stream ended early): {fix}") from None
     except (gzip.BadGzipFile, zlib.error, OSError) as err:
-        raise DataError(f"{what} {path} is not a valid gzip file ({_reason(err)}): {fix}") from None
+        raise DataError(
+            f"{what} {path} is not a valid gzip file ({error_summary(err)}): {fix}"
+        ) from None
 
 
 def parse_idx(
@@ -76,7 +78,8 @@ def parse_idx(
         raise DataError(f"{where} is not an IDX file (magic 0x{magic:08x}): {fix}")
     if dtype != UBYTE:
         raise DataError(
-            f"{where} holds IDX dtype 0x{dtype:02x}, only unsigned bytes (0x08) are supported: {fix}"
+            f"{where} holds IDX dtype 0x{dtype:02x}, "
+            f"only unsigned bytes (0x08) are supported: {fix}"
         )
     if expect_ndim is not None and ndim != expect_ndim:
         raise DataError(
@@ -143,7 +146,7 @@ def write_idx(path: str | Path, array: np.ndarray) -> Path:
     return path
 
 
-def _reason(err: BaseException) -> str:
+def error_summary(err: BaseException) -> str:
     """A short single-line description of an exception, for messages."""
     text = str(err).replace("\n", " ").strip()
     return f"{type(err).__name__}: {text}" if text else type(err).__name__

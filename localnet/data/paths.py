@@ -40,7 +40,8 @@ def _search_user_dir(root: Path, spec: DatasetSpec, source: str, fix: str) -> Pa
     """
     root = root.expanduser()
     if not root.is_dir():
-        raise DataError(f"{source} {root} is not a directory: {fix}")
+        problem = "is not a directory" if root.exists() else "does not exist"
+        raise DataError(f"{source} {root} {problem}: {fix}")
     for candidate in (root, root / spec.name):
         if is_present(candidate, spec):
             return candidate

@@ -33,7 +33,8 @@ class Dataset:
 
     def __post_init__(self) -> None:
         # Guards against loader bugs; file problems are reported earlier as DataError.
-        for x, y, split in ((self.x_train, self.y_train, "train"), (self.x_test, self.y_test, "test")):
+        splits = (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test))
+        for split, x, y in splits:
             if len(x) != len(y):
                 raise ValueError(f"{self.name} {split}: {len(x)} inputs but {len(y)} labels")
         if self.x_train.shape[1:] != self.x_test.shape[1:]:

@@ -1,0 +1,87 @@
+"""Config parsing: typed frozen dataclasses, every problem reported, overrides, round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from localnet.config import apply_overrides, config_to_dict, dump_toml, load_config, parse_config
+from localnet.errors import ConfigError
+
+MODELS = sorted((Path(__file__).parents[1] / "models").glob("*.toml"))
+BASE = {"name": "t", "layers": [{"type": "dense", "units": 4}, {"type": "softmax", "units": 3}], "rule": {"name": "fa"}}
+
+
+def problems(raw):
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    return str(info.value).splitlines()
+
+
+@pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
+def test_shipped_configs_parse_and_round_trip(path):
+    config = load_config(path)
+    text = dump_toml(config_to_dict(config))
+    assert parse_config(tomllib.loads(text)) == config
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.seed = 1
+
+
+def test_unknown_key_names_the_nearest_valid_key():
+    (line,) = problems(BASE | {"optim": {"lrr": 1e-3}})
+    assert "optim.lrr" in line and "'lr'" in line
+
+
+def test_wrong_type_names_the_key():
+    (line,) = problems(BASE | {"data": {"batch_size": "big"}})
+    assert "data.batch_size" in line and "int" in line
+
+
+def test_unknown_rule_and_layer_list_known_names():
+    lines = problems(BASE | {"rule": {"name": "bpp"}, "layers": [{"type": "dens", "units": 3}, {"type": "softmax", "units": 3}]})
+    assert any("'bpp'" in line and "did you mean 'bp'" in line for line in lines)
+    assert any("'dens'" in line and "dense" in line for line in lines)
+
+
+def test_all_problems_are_reported_at_once():
+    lines = problems(BASE | {"seeed": 1, "optim": {"lr": -1.0}, "data": {"batch_size": 0}})
+    assert len(lines) >= 2 and any("seeed" in line for line in lines)
+
+
+def test_output_layer_must_be_last():
+    assert any("output layer" in line for line in problems(BASE | {"layers": [{"type": "dense", "units": 3}]}))
+
+
+def test_ints_pass_as_floats_but_bools_are_not_ints():
+    assert parse_config(BASE | {"optim": {"lr": 1}}).optim.lr == 1.0
+    assert any("seed" in line for line in problems(BASE | {"seed": True}))
+
+
+def test_repeat_expands_layers():
+    config = parse_config(BASE | {"layers": [{"type": "dense", "units": 4, "repeat": 3}, {"type": "softmax", "units": 3}]})
+    assert len(config.layers) == 4
+
+
+def test_overrides_apply_in_order_with_toml_values():
+    raw = apply_overrides(BASE, ["optim.lr=3e-4", "layers.0.units=7", "rule.name=bp", "train.eval_train=false"])
+    config = parse_config(raw)
+    assert config.optim.lr == 3e-4 and config.layers[0].units == 7 and not config.train.eval_train
+    assert BASE["layers"][0]["units"] == 4  # the original is untouched
+
+
+@pytest.mark.parametrize("item", ["optim.lr", "layers.9.units=1", "name.x=1"])
+def test_bad_overrides_are_config_errors(item):
+    with pytest.raises(ConfigError):
+        apply_overrides(BASE, [item])
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
