@@ -1,0 +1,144 @@
+"""Benchmark: training examples/second of localnet vs a plain PyTorch CPU reference.
+
+Both train the paper's MNIST-FC net (784-256x5-10, tanh, softmax) with the same rule, the
+same Adam settings (from models/mnist_fc_<rule>.toml) and the same minibatches, already in
+memory as float32 (data loading is excluded from both). Rounds alternate between the two
+implementations so that machine noise hits both alike; the best round of each is reported.
+
+    localnet bench [--rules bp,fa,dfa] [--batch-size 100] [--steps 200] [--repeats 3]
+    python -m runners.bench ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from localnet import build_network, get_backend, load_config
+from localnet.errors import LocalnetError
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+def synthetic_batches(batch_size: int, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """count minibatches of MNIST-shaped inputs in [0, 1] (float32) and int64 labels."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((count * batch_size, 784), dtype=np.float32)
+    y = rng.integers(0, 10, size=count * batch_size)
+    return x, y
+
+
+def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray) -> Callable[[], float]:
+    """A timed round of `steps` localnet training steps; returns examples/second."""
+    config = load_config(MODELS / f"mnist_fc_{rule}.toml", [f"data.batch_size={batch_size}"])
+    backend = get_backend("numpy", "float32")
+    net = build_network(config, backend, (784,), 10)
+    onehot = np.eye(10, dtype=np.float32)[y]
+    count = len(x) // batch_size
+    loss_layer = net.output.layer
+    counter = iter(range(10**12))
+
+    def one(step: int) -> None:
+        k = step % count
+        xb, yb = x[k * batch_size:(k + 1) * batch_size], onehot[k * batch_size:(k + 1) * batch_size]
+        probs = net.step(step, xb, yb)
+        loss_layer.loss(probs, yb)  # the trainer's per-step metric, as torch's step returns its loss
+
+    for _ in range(5):
+        one(next(counter))
+
+    def round_() -> float:
+        start = time.perf_counter()
+        for _ in range(steps):
+            one(next(counter))
+        backend.synchronize()
+        return steps * batch_size / (time.perf_counter() - start)
+
+    return round_
+
+
+def time_torch(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray) -> Callable[[], float]:
+    """A timed round of the PyTorch reference on the same data and hyperparameters."""
+    import torch  # noqa: PLC0415
+
+    from .torch_reference import make_trainer, time_trainer  # noqa: PLC0415
+
+    config = load_config(MODELS / f"mnist_fc_{rule}.toml")
+    o = config.optim
+    sizes = [784] + [spec.units for spec in config.layers]
+    scale = getattr(config.rule, "feedback_scale", 1.0)
+    step = make_trainer(rule, sizes, o.lr, (o.beta1, o.beta2), o.eps, scale, seed=0)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    return lambda: time_trainer(step, xt, yt, batch_size, steps, warmup=5)
+
+
+def environment() -> dict[str, Any]:
+    import torch  # noqa: PLC0415
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "numpy": np.__version__, "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(), "python": platform.python_version()}
+
+
+def run_bench(rules: list[str], batch_size: int, steps: int, repeats: int, json_out: Path | None,
+              echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Time each rule in both implementations; print a table and the ratio localnet / torch."""
+    try:
+        import torch  # noqa: F401, PLC0415
+    except ImportError:
+        raise LocalnetError("localnet bench needs torch as the reference: pip install -e '.[test]'") from None
+    for rule in rules:
+        if not (MODELS / f"mnist_fc_{rule}.toml").is_file():
+            raise LocalnetError(f"no config models/mnist_fc_{rule}.toml for rule {rule!r}: choose from "
+                                f"{', '.join(sorted(p.stem[9:] for p in MODELS.glob('mnist_fc_*.toml')))}")
+    env = environment()
+    echo(f"MNIST-FC 784-256x5-10, batch {batch_size}, {steps} steps x {repeats} rounds, best round; "
+         f"{env['cpu']} ({env['cores']} cores), numpy {env['numpy']}, torch {env['torch']} "
+         f"({env['torch_threads']} threads)")
+    x, y = synthetic_batches(batch_size, 50)
+    results = []
+    echo(f"{'rule':<6} {'localnet ex/s':>14} {'torch ex/s':>12} {'ratio':>7}")
+    for rule in rules:
+        ours, theirs = time_localnet(rule, batch_size, steps, x, y), time_torch(rule, batch_size, steps, x, y)
+        ours_best = theirs_best = 0.0
+        for _ in range(repeats):  # alternate so that drift in machine load hits both
+            ours_best = max(ours_best, ours())
+            theirs_best = max(theirs_best, theirs())
+        row = {"rule": rule, "localnet": ours_best, "torch": theirs_best, "ratio": ours_best / theirs_best,
+               "batch_size": batch_size, "steps": steps, "repeats": repeats}
+        results.append(row)
+        echo(f"{rule:<6} {ours_best:>14,.0f} {theirs_best:>12,.0f} {row['ratio']:>7.2f}")
+    if json_out is not None:
+        json_out.write_text(json.dumps({"environment": env, "results": results}, indent=2) + "\n")
+    return results
+
+
+def main() -> None:
+    import argparse  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rules", default="bp,fa,dfa")
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    run_bench(args.rules.split(","), args.batch_size, args.steps, args.repeats, args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,435 @@
+"""Plain PyTorch (CPU) reference for MLP training with BP, FA and DFA.
+
+Used only by the benchmark, to put localnet's examples/second next to an idiomatic
+torch implementation of the same networks and rules; torch is never in localnet's
+training path.
+
+Conventions match localnet: activations are row-major, batch first, and layer ``l``
+(1-based, ``l = 1 .. L``) computes ``a_l = h_{l-1} @ W_l + b_l`` with ``W_l`` of shape
+``(n_{l-1}, n_l)`` and ``b_l`` of shape ``(n_l,)``; hidden layers use
+``h_l = tanh(a_l)``, the output ``a_L`` are logits fed to softmax + cross-entropy,
+averaged over the batch. ``h_0 = x``.
+
+Rules (all update with Adam, as in Bartunov et al. 2018's comparisons):
+
+* ``"bp"``  -- autograd (``loss.backward()``) + ``torch.optim.Adam``.
+* ``"fa"``  -- feedback alignment: a manual backward pass under ``torch.no_grad()``
+  where the error is carried down through fixed random matrices ``B_l`` (same shape
+  as ``W_l``) instead of ``W_l``: ``e_{l-1} = delta_l @ B_l^T``.
+* ``"dfa"`` -- direct feedback alignment: every hidden layer gets the output error
+  through its own fixed random matrix ``B_l`` of shape ``(n_L, n_l)``:
+  ``e_l = delta_L @ B_l``.
+
+Run ``python -m runners.torch_reference --rule bp --batch-size 100 --steps 200`` to
+print examples/second on synthetic data of MNIST shape.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+Rule = Literal["bp", "fa", "dfa"]
+AdamImpl = Literal["fused", "foreach", "for-loop"]
+RULES: tuple[str, ...] = ("bp", "fa", "dfa")
+MNIST_SIZES: list[int] = [784, 256, 256, 256, 256, 256, 10]
+
+Step = Callable[[Tensor, Tensor], float]
+
+
+def glorot_uniform(
+    shape: tuple[int, int],
+    generator: torch.Generator,
+    dtype: torch.dtype = torch.float32,
+    scale: float = 1.0,
+) -> Tensor:
+    """Return a ``shape`` tensor drawn from U(-r, r), ``r = scale * sqrt(6 / (fan_in + fan_out))``.
+
+    ``fan_in + fan_out = shape[0] + shape[1]``, so the limit does not depend on which
+    side is "in" (row-major ``(n_in, n_out)`` and ``(n_out, n_in)`` give the same r).
+    """
+    limit = scale * math.sqrt(6.0 / (shape[0] + shape[1]))
+    w = torch.empty(shape, dtype=dtype)
+    w.uniform_(-limit, limit, generator=generator)
+    return w
+
+
+class TorchMLP(nn.Module):
+    """Tanh MLP with a linear (logit) output layer.
+
+    Args:
+        sizes: layer widths ``[n_0, n_1, ..., n_L]``, e.g. ``[784, 256, ..., 10]``.
+        generator: source of the Glorot-uniform weights (biases start at zero).
+        dtype: parameter dtype (float32 for benchmarking, float64 for checks).
+
+    Attributes:
+        weights: ``L`` parameters, ``weights[l-1]`` is ``W_l`` of shape ``(n_{l-1}, n_l)``.
+        biases: ``L`` parameters, ``biases[l-1]`` is ``b_l`` of shape ``(n_l,)``.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        generator: torch.Generator,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        super().__init__()
+        if len(sizes) < 2:
+            raise ValueError(f"sizes needs at least an input and an output width, got {sizes}")
+        self.sizes = list(sizes)
+        self.weights = nn.ParameterList(
+            nn.Parameter(glorot_uniform((n_in, n_out), generator, dtype))
+            for n_in, n_out in zip(sizes[:-1], sizes[1:])
+        )
+        self.biases = nn.ParameterList(
+            nn.Parameter(torch.zeros(n_out, dtype=dtype)) for n_out in sizes[1:]
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Map inputs ``x`` (B, n_0) to logits ``a_L`` (B, n_L)."""
+        return self.forward_all(x)[1]
+
+    def forward_all(self, x: Tensor) -> tuple[list[Tensor], Tensor]:
+        """Forward pass keeping what a manual backward pass needs.
+
+        Returns:
+            hs: ``[h_0 = x, h_1, ..., h_{L-1}]``, ``h_l`` of shape (B, n_l) (tanh outputs).
+            logits: ``a_L`` of shape (B, n_L).
+        """
+        hs = [x]
+        h = x
+        n_layers = len(self.weights)
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            a = torch.addmm(b, h, w)
+            if i == n_layers - 1:
+                return hs, a
+            h = torch.tanh(a)
+            hs.append(h)
+        raise AssertionError("unreachable")
+
+
+def output_delta(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Gradient of the mean cross-entropy w.r.t. the logits, and the loss.
+
+    Args:
+        logits: ``a_L`` of shape (B, n_L).
+        y: integer class labels of shape (B,).
+
+    Returns:
+        delta_L: ``(softmax(a_L) - onehot(y)) / B`` of shape (B, n_L).
+        loss: scalar tensor, mean over the batch of ``-log softmax(a_L)[y]``.
+    """
+    batch = logits.shape[0]
+    log_p = torch.log_softmax(logits, dim=1)
+    loss = F.nll_loss(log_p, y)
+    delta = log_p.exp_()
+    delta[torch.arange(batch), y] -= 1.0
+    delta.div_(batch)
+    return delta, loss
+
+
+def fa_grads(
+    weights: Sequence[Tensor],
+    biases: Sequence[Tensor],
+    feedback: Sequence[Tensor],
+    x: Tensor,
+    y: Tensor,
+) -> tuple[list[Tensor], list[Tensor], Tensor]:
+    """Feedback-alignment gradients of the mean cross-entropy (no autograd).
+
+    Args:
+        weights: ``W_1 .. W_L``, ``W_l`` of shape (n_{l-1}, n_l).
+        biases: ``b_1 .. b_L``, ``b_l`` of shape (n_l,).
+        feedback: ``B_1 .. B_L`` with ``B_l`` of ``W_l``'s shape; ``B_1`` is never used
+            (nothing is propagated below the input) and may be any tensor.
+            With ``B_l = W_l`` this is exactly backpropagation.
+        x: inputs of shape (B, n_0).
+        y: labels of shape (B,).
+
+    Returns:
+        grad_w: ``dW_l = h_{l-1}^T delta_l``, shapes of ``weights``.
+        grad_b: ``db_l = sum over the batch of delta_l``, shapes of ``biases``.
+        loss: scalar tensor, the batch-mean cross-entropy before the update.
+    """
+    n_layers = len(weights)
+    with torch.no_grad():
+        hs, logits = _forward(weights, biases, x)
+        delta, loss = output_delta(logits, y)
+        grad_w: list[Tensor] = [None] * n_layers  # type: ignore[list-item]
+        grad_b: list[Tensor] = [None] * n_layers  # type: ignore[list-item]
+        for i in range(n_layers - 1, -1, -1):  # i = l - 1
+            h_prev = hs[i]
+            grad_w[i] = h_prev.T @ delta
+            grad_b[i] = delta.sum(0)
+            if i > 0:
+                err = delta @ feedback[i].T  # e_{l-1}, (B, n_{l-1})
+                delta = err.mul_(1.0 - h_prev * h_prev)  # tanh' = 1 - h^2
+    return grad_w, grad_b, loss
+
+
+def dfa_grads(
+    weights: Sequence[Tensor],
+    biases: Sequence[Tensor],
+    feedback: Sequence[Tensor],
+    x: Tensor,
+    y: Tensor,
+) -> tuple[list[Tensor], list[Tensor], Tensor]:
+    """Direct-feedback-alignment gradients (no autograd).
+
+    Args:
+        weights, biases, x, y: as in :func:`fa_grads`.
+        feedback: ``B_1 .. B_{L-1}``, one per hidden layer, ``B_l`` of shape (n_L, n_l).
+
+    Returns:
+        grad_w, grad_b, loss: as in :func:`fa_grads`; the output layer's grads are the
+        true gradients, hidden layer ``l`` uses ``delta_l = (delta_L @ B_l) * (1 - h_l^2)``.
+    """
+    n_layers = len(weights)
+    with torch.no_grad():
+        hs, logits = _forward(weights, biases, x)
+        delta_out, loss = output_delta(logits, y)
+        grad_w: list[Tensor] = []
+        grad_b: list[Tensor] = []
+        for i in range(n_layers):  # i = l - 1
+            if i == n_layers - 1:
+                delta = delta_out
+            else:
+                h = hs[i + 1]
+                delta = (delta_out @ feedback[i]).mul_(1.0 - h * h)
+            grad_w.append(hs[i].T @ delta)
+            grad_b.append(delta.sum(0))
+    return grad_w, grad_b, loss
+
+
+def _forward(
+    weights: Sequence[Tensor], biases: Sequence[Tensor], x: Tensor
+) -> tuple[list[Tensor], Tensor]:
+    """Same as :meth:`TorchMLP.forward_all` for bare tensors (callers disable grad)."""
+    hs = [x]
+    h = x
+    for w, b in zip(weights[:-1], biases[:-1]):
+        h = torch.addmm(b, h, w).tanh_()
+        hs.append(h)
+    return hs, torch.addmm(biases[-1], h, weights[-1])
+
+
+def make_feedback(
+    rule: Rule,
+    sizes: Sequence[int],
+    generator: torch.Generator,
+    dtype: torch.dtype = torch.float32,
+    scale: float = 1.0,
+) -> list[Tensor]:
+    """Fixed random feedback matrices, Glorot-uniform times ``scale``.
+
+    ``"fa"``: ``L`` matrices, ``B_l`` of shape (n_{l-1}, n_l) like ``W_l`` (``B_1`` is
+    drawn for a uniform layout but never used). ``"dfa"``: ``L - 1`` matrices, ``B_l``
+    of shape (n_L, n_l) for the hidden layers. ``"bp"``: empty.
+    """
+    if rule == "bp":
+        return []
+    if rule == "fa":
+        shapes = list(zip(sizes[:-1], sizes[1:]))
+    elif rule == "dfa":
+        shapes = [(sizes[-1], n) for n in sizes[1:-1]]
+    else:
+        raise ValueError(f"unknown rule {rule!r}; expected one of {RULES}")
+    return [glorot_uniform(s, generator, dtype, scale) for s in shapes]
+
+
+def make_adam(
+    params: Sequence[Tensor],
+    lr: float,
+    betas: tuple[float, float],
+    eps: float,
+    impl: AdamImpl = "fused",
+) -> torch.optim.Adam:
+    """``torch.optim.Adam`` with the chosen kernel family.
+
+    ``"fused"`` (default here; supported on CPU since torch 2.4) was the fastest in our
+    CPU measurements; ``"foreach"`` and ``"for-loop"`` are the multi-tensor and the
+    per-parameter implementations. All three compute the same update.
+    """
+    kwargs: dict[str, bool] = {
+        "fused": {"fused": True},
+        "foreach": {"foreach": True},
+        "for-loop": {"foreach": False},
+    }[impl]
+    return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps, **kwargs)
+
+
+def make_trainer(
+    rule: str,
+    sizes: Sequence[int],
+    lr: float,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    feedback_scale: float = 1.0,
+    seed: int = 0,
+    threads: int | None = None,
+    dtype: torch.dtype = torch.float32,
+    adam: AdamImpl = "fused",
+    feedback_is_weights: bool = False,
+) -> Step:
+    """Build a network, its feedback matrices and Adam; return a one-step closure.
+
+    Args:
+        rule: ``"bp"``, ``"fa"`` or ``"dfa"``.
+        sizes: layer widths ``[n_0, ..., n_L]``.
+        lr, betas, eps: Adam hyper-parameters.
+        feedback_scale: multiplies the Glorot-uniform feedback matrices (FA/DFA).
+        seed: seeds a private ``torch.Generator`` that draws the weights, then the
+            feedback matrices (the global torch RNG is left alone).
+        threads: if given, calls ``torch.set_num_threads(threads)``. This is
+            process-wide; ``None`` keeps torch's default (all cores).
+        dtype: parameter dtype; inputs must match it.
+        adam: which ``torch.optim.Adam`` implementation (see :func:`make_adam`).
+        feedback_is_weights: FA only, for testing: use ``B_l = W_l`` (the live
+            weights, so FA reduces to exact backprop).
+
+    Returns:
+        ``step(x, y) -> loss``: one training step on the minibatch ``x`` (B, n_0) of
+        ``dtype`` and ``y`` (B,) int64; returns the batch-mean cross-entropy measured
+        before the update, as a Python float. The closure exposes ``step.model``
+        (:class:`TorchMLP`), ``step.feedback`` (list of tensors) and
+        ``step.optimizer``.
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; expected one of {RULES}")
+    if feedback_is_weights and rule != "fa":
+        raise ValueError("feedback_is_weights only makes sense for rule 'fa'")
+    if threads is not None:
+        torch.set_num_threads(threads)
+
+    generator = torch.Generator().manual_seed(seed)
+    model = TorchMLP(sizes, generator, dtype)
+    if feedback_is_weights:
+        feedback = list(model.weights)
+    else:
+        feedback = make_feedback(rule, sizes, generator, dtype, feedback_scale)  # type: ignore[arg-type]
+    weights = list(model.weights)
+    biases = list(model.biases)
+    params = weights + biases
+    optimizer = make_adam(params, lr, betas, eps, adam)
+
+    if rule == "bp":
+
+        def step(x: Tensor, y: Tensor) -> float:
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            return loss.item()
+
+    else:
+        grads_fn = fa_grads if rule == "fa" else dfa_grads
+
+        def step(x: Tensor, y: Tensor) -> float:
+            grad_w, grad_b, loss = grads_fn(weights, biases, feedback, x, y)
+            for p, g in zip(params, grad_w + grad_b):
+                p.grad = g
+            optimizer.step()
+            return loss.item()
+
+    step.model = model  # type: ignore[attr-defined]
+    step.feedback = feedback  # type: ignore[attr-defined]
+    step.optimizer = optimizer  # type: ignore[attr-defined]
+    return step
+
+
+def time_trainer(
+    step: Step,
+    x_all: Tensor,
+    y_all: Tensor,
+    batch_size: int,
+    steps: int,
+    warmup: int = 5,
+) -> float:
+    """Time ``steps`` training steps and return examples/second.
+
+    Minibatches are consecutive slices (views, no copies) ``x_all[k*B:(k+1)*B]``,
+    cycling over the ``len(x_all) // batch_size`` full batches; a trailing partial
+    batch is never used. ``warmup`` untimed steps run first (allocator, thread pool,
+    Adam state). Only the steps are timed, with ``time.perf_counter``.
+
+    Args:
+        step: from :func:`make_trainer`.
+        x_all: inputs (N, n_0), already in the step's dtype.
+        y_all: labels (N,) int64.
+        batch_size: B; must be ``<= N``.
+        steps: number of timed steps (> 0).
+        warmup: number of untimed steps before timing.
+    """
+    n_batches = x_all.shape[0] // batch_size
+    if n_batches == 0 or steps <= 0:
+        raise ValueError(
+            f"need batch_size <= N and steps > 0 (N={x_all.shape[0]}, "
+            f"batch_size={batch_size}, steps={steps})"
+        )
+    batches = [
+        (x_all[k * batch_size : (k + 1) * batch_size], y_all[k * batch_size : (k + 1) * batch_size])
+        for k in range(n_batches)
+    ]
+    for k in range(warmup):
+        step(*batches[k % n_batches])
+    start = time.perf_counter()
+    for k in range(steps):
+        step(*batches[k % n_batches])
+    elapsed = time.perf_counter() - start
+    return steps * batch_size / elapsed
+
+
+def synthetic_mnist(
+    n: int = 10_000, seed: int = 0, dtype: torch.dtype = torch.float32
+) -> tuple[Tensor, Tensor]:
+    """Random data of MNIST shape: x (n, 784) uniform in [0, 1), y (n,) int64 in [0, 10)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 784, generator=g, dtype=dtype)
+    y = torch.randint(0, 10, (n,), generator=g)
+    return x, y
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """CLI: print examples/second of one rule on synthetic MNIST-shaped data."""
+    parser = argparse.ArgumentParser(
+        prog="python -m runners.torch_reference", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--rule", choices=RULES, default="bp")
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--threads", type=int, default=None, help="default: torch's (all cores)")
+    parser.add_argument("--adam", choices=("fused", "foreach", "for-loop"), default="fused")
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: [int(v) for v in s.split(",")],
+        default=MNIST_SIZES,
+        help="comma-separated widths, default " + ",".join(map(str, MNIST_SIZES)),
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.sizes[0] != 784:
+        parser.error("synthetic data is MNIST-shaped: the first width must be 784")
+
+    step = make_trainer(
+        args.rule, args.sizes, args.lr, seed=args.seed, threads=args.threads, adam=args.adam
+    )
+    x_all, y_all = synthetic_mnist(seed=args.seed)
+    eps = time_trainer(step, x_all, y_all, args.batch_size, args.steps, args.warmup)
+    print(
+        f"rule={args.rule} batch_size={args.batch_size} threads={torch.get_num_threads()} "
+        f"adam={args.adam} examples/s={eps:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
