@@ -78,6 +78,7 @@ class RunConfig:
     dtype: str = "float32"
     data: DataConfig = field(default_factory=DataConfig)
     optim: AdamConfig = field(default_factory=AdamConfig)
+    inverse_optim: AdamConfig = field(default_factory=AdamConfig)  # TP inverses (g), own Adam
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
@@ -213,7 +214,7 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> RunConfig:
     top = build_dataclass(_TopLevel, raw, "", problems)
     problems.raise_if_any(source)
     config = RunConfig(layers=layers, rule=rule, **dataclasses.asdict(top) | {
-        "data": top.data, "optim": top.optim, "train": top.train})
+        "data": top.data, "optim": top.optim, "inverse_optim": top.inverse_optim, "train": top.train})
     _check(config, problems)
     problems.raise_if_any(source)
     return config
@@ -229,6 +230,7 @@ class _TopLevel:
     dtype: str = "float32"
     data: DataConfig = field(default_factory=DataConfig)
     optim: AdamConfig = field(default_factory=AdamConfig)
+    inverse_optim: AdamConfig = field(default_factory=AdamConfig)  # TP inverses (g), own Adam
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
@@ -319,9 +321,11 @@ def config_to_dict(config: RunConfig) -> dict[str, Any]:
         return {key: names[type(spec)]} | _plain(dataclasses.asdict(spec))
 
     out = {k: getattr(config, k) for k in ("name", "seed", "backend", "dtype")}
-    for section in ("data", "optim", "train"):
+    for section in ("data", "optim", "inverse_optim", "train"):
         out[section] = _plain(dataclasses.asdict(getattr(config, section)))
     out["rule"] = spec_dict(config.rule, "name", RULES)
+    if not RULES.get(out["rule"]["name"]).learned_feedback:
+        del out["inverse_optim"]  # only target-propagation rules have inverses
     out["layers"] = [spec_dict(spec, "type", LAYERS) for spec in config.layers]
     return out
 

@@ -20,6 +20,7 @@ from .messages import Channel
 from .node import LayerNode, Readout
 from .registry import LAYERS, RULES
 from .rules.base import LayerInfo, Rule
+from .schedule import Phase, StepPlan
 from .seeding import rng_for
 
 INPUT = "input"
@@ -46,26 +47,23 @@ class Network:
     def node(self, name: str) -> LayerNode:
         return next(n for n in self.nodes if n.name == name)
 
-    def run_phase(self, step: int, phase: str, order: int, source: str, inputs: Any, onehot: Any) -> None:
-        """Run one phase of a step; `source` says what the input node injects ("inputs" or "labels")."""
-        if source == "inputs":
-            injections = [(INPUT, "forward", inputs)]
-        elif source == "labels":
-            injections = [(INPUT, "target", onehot)]
+    def run_phase(self, step: int, phase: Phase, order: int, inputs: Any, onehot: Any) -> None:
+        """Run one phase of a step: the input node injects the batch inputs or the labels."""
+        if phase.source == "inputs":
+            injection = (INPUT, "forward", inputs)
         else:
-            injections = []
-        self.engine.run_phase(step, phase, order, injections)
+            injection = (INPUT, "target", onehot)
+        self.engine.run_phase(step, phase.name, order, [injection])
 
-    def step(self, step: int, inputs: Any, onehot: Any) -> Any:
-        """One training step on a minibatch: every phase of the rule's plan, in order.
-
-        inputs: (B, *input_shape) floats on the backend; onehot: (B, classes).
-        Returns the output probabilities of the forward phase, (B, classes).
+    def step(self, step: int, inputs: Any, onehot: Any, plan: StepPlan | None = None) -> Any:
+        """One training step on a minibatch: every phase of `plan` (default: the rule's
+        first pass), in order. inputs: (B, *input_shape) floats on the backend;
+        onehot: (B, classes). Returns the output probabilities of the forward sweep.
         """
         probs = None
-        for order, (phase, source) in enumerate(self.rule.phases):
-            self.run_phase(step, phase, order, source, inputs, onehot)
-            if source == "inputs":
+        for order, phase in enumerate(plan or self.rule.passes()[0]):
+            self.run_phase(step, phase, order, inputs, onehot)
+            if phase.source == "inputs":
                 probs = self.readout.last
         return probs
 
@@ -116,7 +114,8 @@ def build_network(config: RunConfig, backend: Backend, input_shape: Sequence[int
     for info, layer in zip(infos, layers):
         sends = frozenset(c.kind for c in channels if c.src == info.name)
         feedback = rule.init_feedback(info, rng_for(config.seed, "feedback", info.name), backend)
-        nodes.append(LayerNode(info.name, layer, rule, config.optim, feedback, sends))
+        nodes.append(LayerNode(info.name, layer, rule, config.optim, feedback, sends,
+                               rule.learned_feedback, config.inverse_optim))
     readout = Readout()
     engine = Engine([*nodes, readout], channels, freeze=backend.freeze)
     return Network(nodes, engine, rule, readout, backend)

@@ -22,13 +22,17 @@ class LayerNode:
     (FA's B, DFA's B_l, ...); sends: the message kinds it has outgoing channels for.
     """
 
-    def __init__(self, name: str, layer: Layer, rule: Any, optim: AdamConfig,
-                 feedback: dict[str, Any], sends: frozenset[str]) -> None:
+    def __init__(self, name: str, layer: Layer, rule: Any, optim: AdamConfig, feedback: dict[str, Any],
+                 sends: frozenset[str], learned: tuple[str, ...] = (), inverse_optim: AdamConfig | None = None) -> None:
         self.name = name
         self.layer = layer
         self.rule = rule
         self.optimizer = Adam(layer.params, optim, layer.xp)
         self.feedback = feedback
+        # Learned feedback parameters (a TP inverse V, c) get their own Adam, as in the paper.
+        learned_params = {k: feedback[k] for k in learned if k in feedback}
+        self.inverse_optimizer = Adam(learned_params, inverse_optim, layer.xp) if learned_params else None
+        self.inverse_grads: dict[str, Any] = {}
         self.sends = sends
         self.x: Any = None  # h_{l-1}, the last forward input, (B, *in_shape)
         self.a: Any = None  # pre-activation, (B, *out_shape)
@@ -50,6 +54,11 @@ class LayerNode:
         """Apply a local update: keep the gradients for probes, then one Adam step."""
         self.grads = grads
         self.optimizer.step(grads)
+
+    def update_inverse(self, grads: dict[str, Any]) -> None:
+        """Apply a local update to the learned feedback parameters (inverse optimizer)."""
+        self.inverse_grads = grads
+        self.inverse_optimizer.step(grads)
 
 
 class Readout:

@@ -16,6 +16,7 @@ import numpy as np
 from .backend import Backend
 from .config import RunConfig
 from .network import Network
+from .schedule import learns_from_labels
 from .seeding import rng_for
 
 
@@ -62,22 +63,31 @@ class Trainer:
         return xd, yd, self.eye[yd]
 
     def train_epoch(self, epoch: int, x: np.ndarray, y: np.ndarray, progress: Any = None) -> tuple[float, float]:
-        """One pass over (x, y) in the epoch's shuffled order. Returns (mean loss, seconds)."""
+        """One epoch: each pass of the rule's schedule over (x, y), each in its own shuffled
+        order. Returns (mean training loss over the passes that learn from labels, seconds).
+        """
         data = self.config.data
-        order = rng_for(self.config.seed, "data", f"epoch{epoch}").permutation(len(x)) if data.shuffle else None
+        passes = self.network.rule.passes()
         loss_sum = self.xp.zeros((), dtype=self.backend.dtype)
+        counted = 0
         output = self.network.output.layer
         start = time.perf_counter()
-        for index in batches(len(x), data.batch_size, order):
-            xd, _, onehot = self.to_device(x[index], y[index])
-            probs = self.network.step(self.step_count, xd, onehot)
-            loss_sum += output.loss(probs, onehot) * len(xd)
-            self.step_count += 1
-            if progress is not None:
-                progress.update(len(xd))
+        for number, plan in enumerate(passes):
+            stream = ("data", f"epoch{epoch}") if number == 0 else ("data", f"epoch{epoch}", f"pass{number}")
+            order = rng_for(self.config.seed, *stream).permutation(len(x)) if data.shuffle else None
+            counts = learns_from_labels(plan)
+            for index in batches(len(x), data.batch_size, order):
+                xd, _, onehot = self.to_device(x[index], y[index])
+                probs = self.network.step(self.step_count, xd, onehot, plan)
+                if counts:
+                    loss_sum += output.loss(probs, onehot) * len(xd)
+                    counted += len(xd)
+                self.step_count += 1
+                if progress is not None:
+                    progress.update(len(xd))
         self.backend.synchronize()
         seconds = time.perf_counter() - start
-        return float(self.backend.to_host(loss_sum)) / len(x), seconds
+        return float(self.backend.to_host(loss_sum)) / max(counted, 1), seconds
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(mean cross-entropy, error %) of the current network on (x, y); no learning."""
@@ -101,7 +111,7 @@ class Trainer:
         x_train, y_train, x_test, y_test = dataset
         history = []
         for epoch in range(1, epochs + 1):
-            bar = progress(epoch, len(x_train)) if progress else None
+            bar = progress(epoch, len(x_train) * len(self.network.rule.passes())) if progress else None
             train_loss, seconds = self.train_epoch(epoch, x_train, y_train, bar)
             if bar is not None:
                 bar.close()

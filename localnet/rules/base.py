@@ -17,6 +17,7 @@ import numpy as np
 
 from ..backend import Backend
 from ..messages import Channel, Message
+from ..schedule import ERROR_FEEDBACK, StepPlan
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,15 @@ class Rule:
         "hidden": frozenset({"forward", "feedback"}), "output": frozenset({"forward", "target"})}
     emits: ClassVar[dict[str, frozenset[str]]] = {
         "hidden": frozenset({"forward", "feedback"}), "output": frozenset({"forward", "feedback"})}
-    #: the phases of one training step, in order: (phase name, what the data source injects)
-    phases: ClassVar[tuple[tuple[str, str], ...]] = (("forward", "inputs"), ("feedback", "labels"))
+    #: feedback parameters (keys of node.feedback) that learn, with the inverse optimizer
+    learned_feedback: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: Any) -> None:
         self.options = options
+
+    def passes(self) -> tuple[StepPlan, ...]:
+        """The passes over the training set that make one epoch, each a plan of phases per step."""
+        return ERROR_FEEDBACK
 
     def channels(self, layers: Sequence[LayerInfo]) -> list[Channel]:
         """Feedback/target channels beyond the forward chain. Default: each layer to the one below."""

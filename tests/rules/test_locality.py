@@ -25,8 +25,8 @@ def learning_messages(rule, hidden, inputs, classes, batch, seed, overwrite):
     backend = get_backend("numpy", "float64")
     net = build_network(tiny_config(rule, hidden, classes, seed=seed, dtype="float64"), backend, (inputs,), classes)
     x, _, onehot = random_batch(seed, batch, inputs, classes)
-    (forward, fsource), *learning = net.rule.phases
-    net.run_phase(0, forward, 0, fsource, x, onehot)
+    forward, *learning = net.rule.passes()[-1]
+    net.run_phase(0, forward, 0, x, onehot)
     if overwrite:
         rng = np.random.default_rng(seed + 1)
         for node in net.nodes:
@@ -34,8 +34,8 @@ def learning_messages(rule, hidden, inputs, classes, batch, seed, overwrite):
                 node.params[key][...] = rng.normal(size=node.params[key].shape)
     seen = []
     net.engine.add_tap(lambda m: seen.append(m) if m.kind in LEARNING_KINDS and m.src != "input" else None)
-    for order, (phase, source) in enumerate(learning, start=1):
-        net.run_phase(0, phase, order, source, x, onehot)
+    for order, phase in enumerate(learning, start=1):
+        net.run_phase(0, phase, order, x, onehot)
     return seen, net
 
 
