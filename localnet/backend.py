@@ -51,6 +51,16 @@ class Backend:
             return view
         return array
 
+    def random(self, seed: int, *names: str) -> Any:
+        """A generator on the backend for the named stream (see seeding.rng_for); it has
+        `standard_normal(shape, dtype=...)`. Draws on the device, so noise needs no copy."""
+        from .seeding import rng_for  # noqa: PLC0415
+
+        host = rng_for(seed, *names)
+        if self.name == "cupy":
+            return self.xp.random.default_rng(int(host.integers(2**63)))
+        return host
+
     def synchronize(self) -> None:
         """Wait for queued device work (for honest timings); a no-op on numpy."""
         if self.name == "cupy":

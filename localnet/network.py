@@ -115,7 +115,8 @@ def build_network(config: RunConfig, backend: Backend, input_shape: Sequence[int
         sends = frozenset(c.kind for c in channels if c.src == info.name)
         feedback = rule.init_feedback(info, rng_for(config.seed, "feedback", info.name), backend)
         nodes.append(LayerNode(info.name, layer, rule, config.optim, feedback, sends,
-                               rule.learned_feedback, config.inverse_optim))
+                               rule.learned_feedback, config.inverse_optim,
+                               backend.random(config.seed, "noise", info.name)))
     readout = Readout()
     engine = Engine([*nodes, readout], channels, freeze=backend.freeze)
     return Network(nodes, engine, rule, readout, backend)

@@ -23,7 +23,8 @@ class LayerNode:
     """
 
     def __init__(self, name: str, layer: Layer, rule: Any, optim: AdamConfig, feedback: dict[str, Any],
-                 sends: frozenset[str], learned: tuple[str, ...] = (), inverse_optim: AdamConfig | None = None) -> None:
+                 sends: frozenset[str], learned: tuple[str, ...] = (), inverse_optim: AdamConfig | None = None,
+                 rng: Any = None) -> None:
         self.name = name
         self.layer = layer
         self.rule = rule
@@ -33,6 +34,7 @@ class LayerNode:
         learned_params = {k: feedback[k] for k in learned if k in feedback}
         self.inverse_optimizer = Adam(learned_params, inverse_optim, layer.xp) if learned_params else None
         self.inverse_grads: dict[str, Any] = {}
+        self.rng = rng  # this layer's own noise stream on the backend (TP inverse training)
         self.sends = sends
         self.x: Any = None  # h_{l-1}, the last forward input, (B, *in_shape)
         self.a: Any = None  # pre-activation, (B, *out_shape)
@@ -47,6 +49,7 @@ class LayerNode:
         if message.kind == "forward":
             self.x = message.payload
             self.a, self.h = self.layer.forward(message.payload)
+            self.rule.after_forward(self, message)
             return [("forward", self.h)]
         return self.rule.handle(self, message)
 

@@ -69,6 +69,10 @@ class Rule:
         """Feedback parameters held by the layer `info` (none by default)."""
         return {}
 
+    def after_forward(self, node: Any, message: Message) -> None:
+        """Called once a node has computed its forward pass for `message` (a hook for local
+        learning during a forward sweep, e.g. TP inverses in "inverse" phases)."""
+
     def handle(self, node: Any, message: Message) -> Sequence[tuple[str, Any]]:
         raise NotImplementedError
 

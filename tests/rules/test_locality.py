@@ -15,23 +15,34 @@ from hypothesis import strategies as st
 from helpers import random_batch, tiny_config
 from localnet.backend import get_backend
 from localnet.network import build_network
+from localnet.registry import RULES
 
-LOCAL_RULES = ["fa", "dfa"]
+LOCAL_RULES = ["fa", "dfa", "tp", "sdtp", "aosdtp"]  # never transport weights
+ALL_RULES = ["bp", "dtp", *LOCAL_RULES]
 LEARNING_KINDS = ("feedback", "target")
+
+
+def make(rule, hidden, inputs, classes, seed):
+    options = {"aux_units": 3} if rule == "aosdtp" else {}
+    config = tiny_config(rule, hidden, classes, rule_options=options, seed=seed, dtype="float64")
+    return build_network(config, get_backend("numpy", "float64"), (inputs,), classes)
+
+
+def overwrite_forward_weights(net, seed):
+    rng = np.random.default_rng(seed + 1)
+    for node in net.nodes:
+        for key in ("W", "b"):
+            node.params[key][...] = rng.normal(size=node.params[key].shape)
 
 
 def learning_messages(rule, hidden, inputs, classes, batch, seed, overwrite):
     """Messages of the learning phases (after forward), optionally after overwriting W, b."""
-    backend = get_backend("numpy", "float64")
-    net = build_network(tiny_config(rule, hidden, classes, seed=seed, dtype="float64"), backend, (inputs,), classes)
+    net = make(rule, hidden, inputs, classes, seed)
     x, _, onehot = random_batch(seed, batch, inputs, classes)
     forward, *learning = net.rule.passes()[-1]
     net.run_phase(0, forward, 0, x, onehot)
     if overwrite:
-        rng = np.random.default_rng(seed + 1)
-        for node in net.nodes:
-            for key in ("W", "b"):
-                node.params[key][...] = rng.normal(size=node.params[key].shape)
+        overwrite_forward_weights(net, seed)
     seen = []
     net.engine.add_tap(lambda m: seen.append(m) if m.kind in LEARNING_KINDS and m.src != "input" else None)
     for order, phase in enumerate(learning, start=1):
@@ -66,10 +77,63 @@ def test_the_same_test_catches_bp_weight_transport(hidden, inputs, classes, batc
     assert any(not np.array_equal(a.payload, b.payload) for a, b in zip(clean, dirty))
 
 
-@pytest.mark.parametrize("rule", ["bp", *LOCAL_RULES])
+@pytest.mark.parametrize("rule", ALL_RULES)
 @given(**shapes)
 def test_every_layer_gets_a_nonzero_update(rule, hidden, inputs, classes, batch, seed):
     _, net = learning_messages(rule, hidden, inputs, classes, batch, seed, overwrite=False)
     for node in net.nodes:
         assert node.grads, f"{node.name} was not updated"
         assert any(np.abs(g).max() > 0 for g in node.grads.values()), f"{node.name} got a zero update"
+
+
+def per_hop_differences(rule, hidden, inputs, classes, batch, seed):
+    """Names of the nodes whose emitted learning messages depend on forward weights.
+
+    Twin networks run the forward sweep; the twin's W, b are then overwritten. Each
+    message delivered in the twin is also handed to the clean network's node, and the two
+    nodes' emissions are compared: a difference can only come from forward weights, since
+    both nodes got the same message and hold the same cache, feedback weights and inverses.
+    """
+    clean, dirty = make(rule, hidden, inputs, classes, seed), make(rule, hidden, inputs, classes, seed)
+    x, _, onehot = random_batch(seed, batch, inputs, classes)
+    forward, *learning = dirty.rule.passes()[-1]
+    for net in (clean, dirty):
+        net.run_phase(0, forward, 0, x, onehot)
+    overwrite_forward_weights(dirty, seed)
+    differing, hops = set(), 0
+    for twin, node in zip(clean.nodes, dirty.nodes):
+        def handle(message, twin=twin, own=node.handle, name=node.name):
+            nonlocal hops
+            ours, theirs = own(message), twin.handle(message)
+            assert [k for k, _ in ours] == [k for k, _ in theirs]
+            hops += 1
+            if any(not np.array_equal(a, b) for (_, a), (_, b) in zip(ours, theirs)):
+                differing.add(name)
+            return ours
+        node.handle = handle
+    for order, phase in enumerate(learning, start=1):
+        dirty.run_phase(0, phase, order, x, onehot)
+    assert hops >= len(dirty.nodes)
+    return differing, [n.name for n in dirty.nodes]
+
+
+@pytest.mark.parametrize("rule", ALL_RULES)
+@given(**shapes)
+def test_only_declared_weight_transport_reaches_messages(rule, hidden, inputs, classes, batch, seed):
+    """Per hop: BP's every sender, DTP's output layer only (its penultimate target), no other."""
+    differing, names = per_hop_differences(rule, hidden, inputs, classes, batch, seed)
+    declared = RULES.get(rule).transports_weights
+    if declared == "never":
+        assert differing == set()
+    elif declared == "penultimate":
+        assert differing == {names[-1]}  # the output layer, which sends the penultimate target
+    else:
+        assert differing == set(names[1:])  # every layer that sends feedback down
+
+
+@given(**shapes)
+def test_dtp_penultimate_target_changes_in_the_whole_run(hidden, inputs, classes, batch, seed):
+    clean, _ = learning_messages("dtp", hidden, inputs, classes, batch, seed, overwrite=False)
+    dirty, _ = learning_messages("dtp", hidden, inputs, classes, batch, seed, overwrite=True)
+    first = next(i for i, m in enumerate(clean) if m.kind == "target")
+    assert not np.array_equal(clean[first].payload, dirty[first].payload)

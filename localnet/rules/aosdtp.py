@@ -1,0 +1,66 @@
+"""Auxiliary-output SDTP (Bartunov et al. 2018, eq. 3, Algorithm 2).
+
+The output is h_L = [o, z]: o the class distribution, z = tanh(h_{L-1} A + a) fixed random
+features of the penultimate layer (never trained; A Glorot-uniform, a zero, held by the
+output layer as feedback parameters). The penultimate target is
+t_{L-1} = h_{L-1} + g_L([labels, z]) - g_L([o, z]): the same current z on both sides, so
+the target for the output is [labels, z]. g_L reads all classes + aux units and trains on
+the de-noising loss over the full [o, z].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..backend import Backend
+from ..registry import RULES
+from ..seeding import glorot_uniform
+from .base import LayerInfo
+from .target import TargetOptions, TargetRule
+
+
+@dataclass(frozen=True)
+class AOSDTPOptions(TargetOptions):
+    """aux_units: size of z (the paper: 512 on CIFAR-10; its MNIST size is not given)."""
+
+    aux_units: int = 512
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.aux_units < 1:
+            raise ValueError(f"aux_units must be >= 1, got {self.aux_units}")
+
+
+@RULES.register("aosdtp")
+class AOSDTP(TargetRule):
+    Options = AOSDTPOptions
+
+    def inverse_out_units(self, info: LayerInfo) -> int:
+        return info.units + (self.options.aux_units if info.role == "output" else 0)
+
+    def init_feedback(self, info: LayerInfo, rng: np.random.Generator, backend: Backend) -> dict[str, Any]:
+        params = super().init_feedback(info, rng, backend)
+        if info.role == "output":
+            fan_in, aux = int(np.prod(info.in_shape)), self.options.aux_units
+            params["A"] = backend.to_device(glorot_uniform(rng, (fan_in, aux), fan_in, aux, backend.dtype))
+            params["a"] = backend.xp.zeros(aux, dtype=backend.dtype)
+        return params
+
+    def aux(self, node: Any, x: Any) -> Any:
+        """z = tanh(x A + a), (B, aux_units): fixed random features of the penultimate layer."""
+        return node.layer.xp.tanh(x.reshape(x.shape[0], -1) @ node.feedback["A"] + node.feedback["a"])
+
+    def inverse_input(self, node: Any, x: Any) -> Any:
+        h = node.layer.forward(x)[1]
+        if not node.layer.is_output:
+            return h
+        return node.layer.xp.concatenate([h, self.aux(node, x)], axis=1)
+
+    def output_target(self, node: Any, onehot: Any) -> list[tuple[str, Any]]:
+        xp, z = node.layer.xp, self.aux(node, node.x)
+        target = self.inverse(node, xp.concatenate([onehot, z], axis=1))
+        current = self.inverse(node, xp.concatenate([node.h, z], axis=1))
+        return [("target", node.x + (target - current))]

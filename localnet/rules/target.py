@@ -1,0 +1,147 @@
+"""What the target-propagation rules (tp, dtp, sdtp, aosdtp) share.
+
+Layer l (l >= 2) holds a learned inverse of its own forward map,
+g_l(h_l) = tanh(V_l^T h_l + c_l), with V_l of W_l's shape (so `layer.transpose` applies it,
+for dense and locally-connected layers alike) and c_l of the input's shape. It sends the
+layer below the target
+
+    t_{l-1} = h_{l-1} + g_l(t_l) - g_l(h_l)          (difference correction; tp: g_l(t_l))
+
+and trains on local losses only (Bartunov et al. 2018, section 2.1.2 and Algorithm 1):
+
+- forward, hidden layer: ||h_l - t_l||^2 with the target a constant;
+- forward, output layer: the task loss (softmax cross-entropy);
+- inverse: ||g_l(f_l(h~)) - r||^2 with h~ = h_{l-1} + eps, eps ~ N(0, sigma^2), and the
+  reconstruction target r = h~ ("preserving", DTP as in Lee et al.) or r = h_{l-1}
+  ("denoising", SDTP and AO-SDTP).
+
+Squared errors are summed over units and averaged over the batch (Lee et al.'s `mse`), so
+their gradients are 2 (h - t) / B. Inverses train during "inverse" phases (the forward
+sweep), forward weights during "target" phases; the schedule orders the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..backend import Backend
+from ..messages import Channel, Message
+from ..schedule import SCHEDULES, StepPlan
+from ..seeding import glorot_uniform
+from .base import LayerInfo, Rule, label_delta
+
+NOISE_MODES = ("preserving", "denoising")
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """Options every TP rule has.
+
+    schedule: "parallel" or "alternating"; sigma: std of the inverse-training noise;
+    noise: "preserving" (reconstruct the corrupted input) or "denoising" (the clean one);
+    inverse_activation: the inverse's nonlinearity (tanh in the paper; identity for tests).
+    """
+
+    schedule: str = "alternating"
+    sigma: float = 0.1
+    noise: str = "denoising"
+    inverse_activation: str = "tanh"
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.noise not in NOISE_MODES:
+            raise ValueError(f"noise must be one of {', '.join(NOISE_MODES)}, got {self.noise!r}")
+        if not self.sigma >= 0:
+            raise ValueError(f"sigma must be >= 0, got {self.sigma}")
+        if self.inverse_activation not in ("tanh", "identity"):
+            raise ValueError(f"inverse_activation must be 'tanh' or 'identity', got {self.inverse_activation!r}")
+
+
+class TargetRule(Rule):
+    """Base for rules that send targets down and train learned inverses."""
+
+    consumes = {"hidden": frozenset({"forward", "target"}), "output": frozenset({"forward", "target"})}
+    emits = {"hidden": frozenset({"forward", "target"}), "output": frozenset({"forward", "target"})}
+    learned_feedback = ("V", "c")
+    #: whether the output layer holds an inverse (not DTP, whose penultimate target is a gradient step)
+    output_inverse: ClassVar[bool] = True
+
+    def passes(self) -> tuple[StepPlan, ...]:
+        return SCHEDULES[self.options.schedule]
+
+    def channels(self, layers: Sequence[LayerInfo]) -> list[Channel]:
+        return [Channel(upper.name, lower.name, "target") for lower, upper in zip(layers, layers[1:])]
+
+    def has_inverse(self, info: LayerInfo) -> bool:
+        return info.index > 0 and (info.role == "hidden" or self.output_inverse)
+
+    def inverse_out_units(self, info: LayerInfo) -> int:
+        """Width of what the inverse reads: the layer's output units (AO-SDTP adds its aux units)."""
+        return info.units
+
+    def init_feedback(self, info: LayerInfo, rng: np.random.Generator, backend: Backend) -> dict[str, Any]:
+        if not self.has_inverse(info):
+            return {}
+        shape = info.weight_shape
+        if info.role == "output":  # dense output: (inputs, outputs [+ aux])
+            shape = (shape[0], self.inverse_out_units(info))
+        fan_in = int(np.prod(info.in_shape))
+        V = glorot_uniform(rng, shape, fan_in, self.inverse_out_units(info), backend.dtype)
+        return {"V": backend.to_device(V), "c": backend.xp.zeros(info.in_shape, dtype=backend.dtype)}
+
+    # -- the inverse g(h) = act(V^T h + c) and its local training ------------------------
+
+    def inverse(self, node: Any, h: Any) -> Any:
+        """g(h): (B, *out_shape [+aux]) -> (B, *in_shape)."""
+        xp = node.layer.xp
+        a = node.layer.transpose(h, node.feedback["V"]) + node.feedback["c"]
+        return xp.tanh(a) if self.options.inverse_activation == "tanh" else a
+
+    def inverse_input(self, node: Any, x: Any) -> Any:
+        """What the inverse of `node` reads for layer input x: f(x) (AO-SDTP appends z)."""
+        return node.layer.forward(x)[1]
+
+    def train_inverse(self, node: Any, rng: Any) -> None:
+        """One step on ||g(f(x~)) - r||^2 at `node` from its cached input x (inverse phase)."""
+        x, sigma = node.x, self.options.sigma
+        noisy = x + sigma * rng.standard_normal(x.shape, dtype=x.dtype) if sigma > 0 else x
+        y = self.inverse_input(node, noisy)
+        recon = self.inverse(node, y)
+        goal = noisy if self.options.noise == "preserving" else x
+        d = 2 * (recon - goal) / x.shape[0]
+        if self.options.inverse_activation == "tanh":
+            d = d * (1 - recon * recon)
+        grads = {"V": node.layer.weight_grads(d, y)["W"], "c": d.sum(axis=0)}
+        node.update_inverse(grads)
+
+    # -- messages ----------------------------------------------------------------------
+
+    def after_forward(self, node: Any, message: Message) -> None:
+        if message.phase == "inverse" and node.inverse_optimizer is not None:
+            self.train_inverse(node, node.rng)
+
+    def handle(self, node: Any, message: Message) -> Sequence[tuple[str, Any]]:
+        if node.layer.is_output:
+            out = self.output_target(node, message.payload) if "target" in node.sends else []
+            node.update(node.layer.weight_grads(node.x, label_delta(node, message)))
+            return out
+        out = []
+        if "target" in node.sends:
+            out.append(("target", self.propagate(node, message.payload)))
+        d = 2 * (node.h - message.payload) / node.h.shape[0] * node.layer.derivative(node.a, node.h)
+        node.update(node.layer.weight_grads(node.x, d))
+        return out
+
+    def propagate(self, node: Any, target: Any) -> Any:
+        """t_{l-1} from t_l at a hidden layer: difference target propagation. The difference is
+        taken first so that t_l == h_l gives t_{l-1} == h_{l-1} exactly, not to rounding."""
+        return node.x + (self.inverse(node, target) - self.inverse(node, node.h))
+
+    def output_target(self, node: Any, onehot: Any) -> list[tuple[str, Any]]:
+        """The penultimate target, from the labels at the output layer (rule-specific)."""
+        raise NotImplementedError

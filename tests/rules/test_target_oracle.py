@@ -1,0 +1,91 @@
+"""Oracle: each TP local loss's gradient equals torch autograd of that single loss, float64."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from helpers import random_batch
+from localnet.backend import get_backend
+from localnet.config import parse_config
+from localnet.network import build_network
+
+RULES = ["tp", "dtp", "sdtp", "aosdtp"]
+
+
+def build(rule, hidden, inputs, classes, seed, **options):
+    raw = {"name": "t", "seed": seed, "dtype": "float64",
+           "layers": [{"type": "dense", "units": u} for u in hidden] + [{"type": "softmax", "units": classes}],
+           "rule": {"name": rule, **options}}
+    if rule == "aosdtp":
+        raw["rule"].setdefault("aux_units", 3)
+    return build_network(parse_config(raw), get_backend("numpy", "float64"), (inputs,), classes)
+
+
+def close(ours, theirs):
+    theirs = theirs.detach().numpy()
+    scale = max(np.abs(theirs).max(), 1e-300)
+    assert np.abs(ours - theirs).max() / scale < 1e-10
+
+
+def t(array, grad=False):
+    return torch.tensor(np.asarray(array), dtype=torch.float64, requires_grad=grad)
+
+
+shapes = dict(hidden=st.lists(st.integers(2, 7), min_size=2, max_size=3), inputs=st.integers(1, 6),
+              classes=st.integers(2, 4), batch=st.integers(1, 5), seed=st.integers(0, 2**16))
+
+
+@given(rule=st.sampled_from(RULES), **shapes)
+def test_forward_losses_match_autograd(rule, hidden, inputs, classes, batch, seed):
+    """Hidden layers: ||tanh(x W + b) - t||^2 (sum over units, batch mean); output: cross-entropy."""
+    net = build(rule, hidden, inputs, classes, seed, schedule="parallel")
+    x, labels, onehot = random_batch(seed, batch, inputs, classes)
+    seen = {}
+    net.engine.add_tap(lambda m: seen.__setitem__(m.dst, m.payload) if m.kind == "target" else None)
+    before = {n.name: (n.params["W"].copy(), n.params["b"].copy()) for n in net.nodes}
+    xs = {}
+    net.engine.add_tap(lambda m: xs.__setitem__(m.dst, m.payload) if m.kind == "forward" else None)
+    net.step(0, x, onehot)
+    for node in net.nodes:
+        W, b = t(before[node.name][0], True), t(before[node.name][1], True)
+        a = t(xs[node.name]) @ W + b
+        if node.layer.is_output:
+            loss = torch.nn.functional.cross_entropy(a, torch.tensor(labels))
+        else:
+            loss = ((torch.tanh(a) - t(seen[node.name])) ** 2).sum() / batch
+        loss.backward()
+        close(node.grads["W"], W.grad)
+        close(node.grads["b"], b.grad)
+
+
+@given(rule=st.sampled_from(RULES), noise=st.sampled_from(["preserving", "denoising"]),
+       sigma=st.sampled_from([0.0, 0.2]), **shapes)
+def test_inverse_losses_match_autograd(rule, noise, sigma, hidden, inputs, classes, batch, seed):
+    """Inverse at layer l: ||tanh(f(x~) V^T + c) - r||^2, r = x~ (preserving) or x (denoising)."""
+    net = build(rule, hidden, inputs, classes, seed, schedule="alternating", noise=noise, sigma=sigma)
+    x, _, onehot = random_batch(seed, batch, inputs, classes)
+    nodes = [n for n in net.nodes if n.inverse_optimizer is not None]
+    state = {n.name: (copy.deepcopy(n.rng), {k: v.copy() for k, v in n.feedback.items()},
+                      n.params["W"].copy(), n.params["b"].copy()) for n in nodes}
+    xs = {}
+    net.engine.add_tap(lambda m: xs.__setitem__(m.dst, m.payload) if m.kind == "forward" else None)
+    net.step(0, x, onehot, net.rule.passes()[0])  # the inverse pass
+    for node in nodes:
+        rng, fb, W, b = state[node.name]
+        clean = xs[node.name]
+        noisy = clean + sigma * rng.standard_normal(clean.shape) if sigma > 0 else clean
+        V, c = t(fb["V"], True), t(fb["c"], True)
+        a = t(noisy) @ t(W) + t(b)
+        y = torch.softmax(a, dim=1) if node.layer.is_output else torch.tanh(a)
+        if "A" in fb:
+            y = torch.cat([y, torch.tanh(t(noisy) @ t(fb["A"]) + t(fb["a"]))], dim=1)
+        recon = torch.tanh(y @ V.T + c)
+        goal = t(noisy if noise == "preserving" else clean)
+        (((recon - goal) ** 2).sum() / batch).backward()
+        close(node.inverse_grads["V"], V.grad)
+        close(node.inverse_grads["c"], c.grad)
