@@ -69,6 +69,7 @@ def _tqdm_progress(enabled: bool) -> Callable[[int, int], Any] | None:
                                      leave=False, disable=None, file=sys.stderr)
 
 
+TRAIN_SIZES = {"mnist": 60000, "cifar10": 50000}  # for step counts in `localnet schedule`
 config_argument = click.argument("config", type=click.Path(dir_okay=False, path_type=str))
 set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
                           help="Override a config value, e.g. --set optim.lr=3e-4 (repeatable).")
@@ -121,6 +122,37 @@ def validate(config: str, sets: tuple[str, ...]) -> None:
     network = build_network(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
     shapes = " -> ".join(str(node.layer.out_shape) for node in network.nodes)
     click.echo(f"{config}: ok ({len(network.nodes)} layers {shapes}, {network.parameter_count():,} parameters)")
+
+
+@main.command()
+@config_argument
+@set_option
+@friendly_errors
+def schedule(config: str, sets: tuple[str, ...]) -> None:
+    """Print the phase plan CONFIG's rule and schedule run each epoch (no training).
+
+    Shows the passes over the training set per epoch and, for each step, the phases in
+    order with what the input node injects, then the channels every message travels.
+    """
+    from .backend import get_backend  # noqa: PLC0415
+    from .data import get_spec  # noqa: PLC0415
+    from .network import build_network  # noqa: PLC0415
+    from .schedule import describe  # noqa: PLC0415
+
+    cfg = _load(config, sets, None, None, None)
+    spec = get_spec(cfg.data.dataset)
+    net = build_network(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
+    train = cfg.data.limit_train or TRAIN_SIZES.get(cfg.data.dataset, 0)
+    steps = -(-train // cfg.data.batch_size)
+    rule = type(net.rule).__name__.lower()
+    click.echo(describe(net.rule.passes(), rule, steps))
+    click.echo(f"  weight transport: {net.rule.transports_weights}")
+    click.echo("channels:")
+    for channel in net.engine.channels:
+        click.echo(f"  {channel.src:>8} -> {channel.dst:<8} {channel.kind}")
+    learned = [f"{n.name}: {', '.join(n.feedback)}" for n in net.nodes if n.feedback]
+    if learned:
+        click.echo("feedback parameters: " + "; ".join(learned))
 
 
 @main.group()

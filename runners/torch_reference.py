@@ -41,7 +41,6 @@ AdamImpl = Literal["fused", "foreach", "for-loop"]
 RULES: tuple[str, ...] = ("bp", "fa", "dfa")
 MNIST_SIZES: list[int] = [784, 256, 256, 256, 256, 256, 10]
 
-Step = Callable[[Tensor, Tensor], float]
 
 
 def glorot_uniform(
@@ -94,25 +93,29 @@ class TorchMLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Map inputs ``x`` (B, n_0) to logits ``a_L`` (B, n_L)."""
-        return self.forward_all(x)[1]
+        return mlp_forward(self.weights, self.biases, x)[1]
 
-    def forward_all(self, x: Tensor) -> tuple[list[Tensor], Tensor]:
-        """Forward pass keeping what a manual backward pass needs.
 
-        Returns:
-            hs: ``[h_0 = x, h_1, ..., h_{L-1}]``, ``h_l`` of shape (B, n_l) (tanh outputs).
-            logits: ``a_L`` of shape (B, n_L).
-        """
-        hs = [x]
-        h = x
-        n_layers = len(self.weights)
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            a = torch.addmm(b, h, w)
-            if i == n_layers - 1:
-                return hs, a
-            h = torch.tanh(a)
-            hs.append(h)
-        raise AssertionError("unreachable")
+def mlp_forward(
+    weights: Sequence[Tensor], biases: Sequence[Tensor], x: Tensor
+) -> tuple[list[Tensor], Tensor]:
+    """Forward pass keeping what a manual backward pass needs.
+
+    Args:
+        weights: ``W_1 .. W_L``, ``W_l`` of shape (n_{l-1}, n_l).
+        biases: ``b_1 .. b_L``, ``b_l`` of shape (n_l,).
+        x: inputs ``h_0`` of shape (B, n_0).
+
+    Returns:
+        hs: ``[h_0 = x, h_1, ..., h_{L-1}]``, ``h_l = tanh(h_{l-1} @ W_l + b_l)`` of
+            shape (B, n_l).
+        logits: ``a_L = h_{L-1} @ W_L + b_L`` of shape (B, n_L).
+    """
+    n_layers = len(weights)
+    hs = [x]
+    for i in range(n_layers - 1):
+        hs.append(torch.tanh(torch.addmm(biases[i], hs[-1], weights[i])))
+    return hs, torch.addmm(biases[-1], hs[-1], weights[-1])
 
 
 def output_delta(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
@@ -160,7 +163,7 @@ def fa_grads(
     """
     n_layers = len(weights)
     with torch.no_grad():
-        hs, logits = _forward(weights, biases, x)
+        hs, logits = mlp_forward(weights, biases, x)
         delta, loss = output_delta(logits, y)
         grad_w: list[Tensor] = [None] * n_layers  # type: ignore[list-item]
         grad_b: list[Tensor] = [None] * n_layers  # type: ignore[list-item]
@@ -193,7 +196,7 @@ def dfa_grads(
     """
     n_layers = len(weights)
     with torch.no_grad():
-        hs, logits = _forward(weights, biases, x)
+        hs, logits = mlp_forward(weights, biases, x)
         delta_out, loss = output_delta(logits, y)
         grad_w: list[Tensor] = []
         grad_b: list[Tensor] = []
@@ -206,18 +209,6 @@ def dfa_grads(
             grad_w.append(hs[i].T @ delta)
             grad_b.append(delta.sum(0))
     return grad_w, grad_b, loss
-
-
-def _forward(
-    weights: Sequence[Tensor], biases: Sequence[Tensor], x: Tensor
-) -> tuple[list[Tensor], Tensor]:
-    """Same as :meth:`TorchMLP.forward_all` for bare tensors (callers disable grad)."""
-    hs = [x]
-    h = x
-    for w, b in zip(weights[:-1], biases[:-1]):
-        h = torch.addmm(b, h, w).tanh_()
-        hs.append(h)
-    return hs, torch.addmm(biases[-1], h, weights[-1])
 
 
 def make_feedback(
@@ -265,6 +256,51 @@ def make_adam(
     return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps, **kwargs)
 
 
+class Trainer:
+    """One training step per call: ``trainer(x, y) -> loss``.
+
+    Built by :func:`make_trainer`. ``x`` is a minibatch (B, n_0) in the model's dtype,
+    ``y`` its labels (B,) int64; the return value is the batch-mean cross-entropy
+    measured before the update, as a Python float.
+
+    Attributes:
+        rule: ``"bp"``, ``"fa"`` or ``"dfa"``.
+        model: the :class:`TorchMLP` being trained.
+        feedback: the fixed feedback matrices (see :func:`make_feedback`); empty for BP.
+        optimizer: the ``torch.optim.Adam`` over ``weights + biases``.
+    """
+
+    def __init__(
+        self,
+        rule: Rule,
+        model: TorchMLP,
+        feedback: list[Tensor],
+        optimizer: torch.optim.Optimizer,
+    ) -> None:
+        self.rule = rule
+        self.model = model
+        self.feedback = feedback
+        self.optimizer = optimizer
+        self._weights = list(model.weights)
+        self._biases = list(model.biases)
+        self._params = self._weights + self._biases
+        self._grads_fn = {"bp": None, "fa": fa_grads, "dfa": dfa_grads}[rule]
+
+    def __call__(self, x: Tensor, y: Tensor) -> float:
+        if self._grads_fn is None:  # BP: plain autograd
+            loss = F.cross_entropy(self.model(x), y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+        else:  # FA / DFA: manual backward, grads handed to the same optimizer
+            grad_w, grad_b, loss = self._grads_fn(
+                self._weights, self._biases, self.feedback, x, y
+            )
+            for p, g in zip(self._params, grad_w + grad_b):
+                p.grad = g
+        self.optimizer.step()
+        return loss.item()
+
+
 def make_trainer(
     rule: str,
     sizes: Sequence[int],
@@ -277,8 +313,8 @@ def make_trainer(
     dtype: torch.dtype = torch.float32,
     adam: AdamImpl = "fused",
     feedback_is_weights: bool = False,
-) -> Step:
-    """Build a network, its feedback matrices and Adam; return a one-step closure.
+) -> Trainer:
+    """Build a network, its feedback matrices and Adam; return a one-step callable.
 
     Args:
         rule: ``"bp"``, ``"fa"`` or ``"dfa"``.
@@ -295,11 +331,8 @@ def make_trainer(
             weights, so FA reduces to exact backprop).
 
     Returns:
-        ``step(x, y) -> loss``: one training step on the minibatch ``x`` (B, n_0) of
-        ``dtype`` and ``y`` (B,) int64; returns the batch-mean cross-entropy measured
-        before the update, as a Python float. The closure exposes ``step.model``
-        (:class:`TorchMLP`), ``step.feedback`` (list of tensors) and
-        ``step.optimizer``.
+        A :class:`Trainer`; ``step = make_trainer(...); loss = step(x, y)`` performs
+        one training step on the minibatch ``x`` (B, n_0), ``y`` (B,) int64.
     """
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; expected one of {RULES}")
@@ -314,39 +347,12 @@ def make_trainer(
         feedback = list(model.weights)
     else:
         feedback = make_feedback(rule, sizes, generator, dtype, feedback_scale)  # type: ignore[arg-type]
-    weights = list(model.weights)
-    biases = list(model.biases)
-    params = weights + biases
-    optimizer = make_adam(params, lr, betas, eps, adam)
-
-    if rule == "bp":
-
-        def step(x: Tensor, y: Tensor) -> float:
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            return loss.item()
-
-    else:
-        grads_fn = fa_grads if rule == "fa" else dfa_grads
-
-        def step(x: Tensor, y: Tensor) -> float:
-            grad_w, grad_b, loss = grads_fn(weights, biases, feedback, x, y)
-            for p, g in zip(params, grad_w + grad_b):
-                p.grad = g
-            optimizer.step()
-            return loss.item()
-
-    step.model = model  # type: ignore[attr-defined]
-    step.feedback = feedback  # type: ignore[attr-defined]
-    step.optimizer = optimizer  # type: ignore[attr-defined]
-    return step
+    optimizer = make_adam([*model.weights, *model.biases], lr, betas, eps, adam)
+    return Trainer(rule, model, feedback, optimizer)  # type: ignore[arg-type]
 
 
 def time_trainer(
-    step: Step,
+    step: Callable[[Tensor, Tensor], object],
     x_all: Tensor,
     y_all: Tensor,
     batch_size: int,

@@ -69,7 +69,7 @@ def assert_one_line_error(result, *needles, code=None):
         assert needle in errors[0], errors[0]
 
 
-@pytest.mark.parametrize("rule", ["bp", "fa", "dfa"])
+@pytest.mark.parametrize("rule", ["bp", "fa", "dfa", "dtp", "aosdtp"])
 def test_run_writes_a_complete_run_directory(tmp_path, data_dir, rule):
     out = tmp_path / "run"
     result = invoke("run", write_config(tmp_path, TINY.format(rule=rule)), "--data-dir", data_dir, "--out", out)
@@ -130,7 +130,7 @@ def test_missing_config_file(tmp_path):
 
 def test_unknown_rule(tmp_path, data_dir):
     assert_one_line_error(invoke("run", write_config(tmp_path, TINY.format(rule="backprop")), "--data-dir", data_dir),
-                          "'backprop'", "known: bp", code=2)
+                          "'backprop'", "known: aosdtp, bp, dfa", code=2)
 
 
 def test_truncated_idx_file(tmp_path, data_dir):

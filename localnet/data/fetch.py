@@ -3,6 +3,8 @@
 Each file is streamed to a hidden temp file in the target folder, its MD5 checked,
 and only then renamed into place with os.replace (atomic on one filesystem), so an
 interrupted or bad download never leaves a partial file under the final name.
+A dataset published as one archive (CIFAR-10) has that archive downloaded the same
+way, kept, and the files extracted from it (archive.py, also atomic).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from ..errors import DataError
+from .archive import extract_files
 from .idx import error_summary
 from .paths import ENV_VAR, default_fetch_dir
 from .registry import get_spec
-from .spec import DatasetSpec, FileSpec, find_file
-from .verify import check_file
+from .spec import DatasetSpec, FileSpec, find_archive, find_file
+from .verify import check_file, md5_file
 
 USER_AGENT = "localnet-data-fetch (python urllib)"
 CHUNK = 1 << 16
@@ -44,8 +47,9 @@ def fetch_dataset(
     timeout: seconds per network operation (connect / each read) per mirror;
     mirrors: base URLs to try in order instead of the spec's (http(s):// or file://);
     log: optional callback receiving one progress line per file.
-    Files already present with the official MD5 are skipped. Returns the paths
-    written (empty if nothing was needed). Raises DataError (one line) if a file
+    Files already present with the official MD5 are skipped; for a dataset with an
+    archive, the others are extracted from the archive (downloaded unless present with
+    the official MD5, and kept). Returns the paths written (empty if nothing was needed). Raises DataError (one line) if a file
     cannot be fetched from any mirror; files fetched before it are kept.
     """
     spec = get_spec(name)
@@ -62,16 +66,46 @@ def fetch_dataset(
         ) from None
     say = log or (lambda line: None)
     written = []
+    todo = []
     for fspec in spec.files:
         if find_file(target_dir, fspec) is not None:
             report = check_file(spec, fspec, target_dir)
             if report.ok:
                 say(f"{report.path}: already present, md5 ok")
                 continue
-            say(f"{report.path}: {report.status}, downloading again")
+            say(f"{report.path}: {report.status}, {'extracting' if spec.archive else 'downloading'} again")
+        todo.append(fspec)
+    if spec.archive is not None:
+        return _fetch_from_archive(spec, spec.archive, todo, target_dir, bases, timeout, say)
+    for fspec in todo:
         path = download_file(spec, fspec, target_dir, bases, timeout)
         say(f"{path}: downloaded, md5 ok")
         written.append(path)
+    return written
+
+
+def _fetch_from_archive(
+    spec: DatasetSpec, archive: FileSpec, todo: list[FileSpec], directory: Path,
+    bases: Sequence[str], timeout: float, say: Callable[[str], None],
+) -> list[Path]:
+    """Extract `todo` from the dataset's archive in `directory`, downloading the archive
+    first unless it is there with the official MD5. Returns the paths written."""
+    if not todo:
+        return []
+    written = []
+    path = find_archive(directory, spec)
+    if path is not None and md5_file(path) == archive.md5:
+        say(f"{path}: already present, md5 ok")
+    else:
+        path = download_file(spec, archive, directory, bases, timeout)
+        say(f"{path}: downloaded, md5 ok")
+        written.append(path)
+    for fspec, extracted in zip(todo, extract_files(spec, path, directory, todo), strict=True):
+        report = check_file(spec, fspec, directory)
+        if not report.ok:  # an official archive holds official files: the spec is wrong
+            raise DataError(f"{extracted} (extracted from {path}) failed verification: {report.detail}")
+        say(f"{extracted}: extracted, md5 ok")
+        written.append(extracted)
     return written
 
 

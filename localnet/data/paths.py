@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from .registry import get_spec
-from .spec import DatasetSpec, missing_files
+from .spec import DatasetSpec, find_archive, missing_files
 
 ENV_VAR = "LOCALNET_DATA"
 
@@ -29,8 +29,11 @@ def shipped_data_dir(name: str) -> Path:
 
 
 def is_present(directory: Path, spec: DatasetSpec) -> bool:
-    """True when `directory` holds every file of `spec` (each as .gz or raw)."""
-    return directory.is_dir() and not missing_files(directory, spec)
+    """True when `directory` holds every file of `spec` (each in any accepted form),
+    or the archive they come in (loading extracts them from it)."""
+    if not directory.is_dir():
+        return False
+    return not missing_files(directory, spec) or find_archive(directory, spec) is not None
 
 
 def _search_user_dir(root: Path, spec: DatasetSpec, source: str, fix: str) -> Path:
@@ -49,6 +52,8 @@ def _search_user_dir(root: Path, spec: DatasetSpec, source: str, fix: str) -> Pa
     sub = root / spec.name
     best = min((root, sub), key=lambda d: len(missing_files(d, spec)) if d.is_dir() else 1 << 30)
     missing = ", ".join(f.label for f in missing_files(best, spec))
+    if spec.archive is not None:
+        missing += f" (or the archive {spec.archive.name})"
     raise DataError(
         f"{source} {root} does not hold the {spec.title} files "
         f"(looked in {root} and {sub}; missing in {best}: {missing}): {fix}"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DataError
+from .cifar import CIFAR10
 from .mnist import MNIST
 from .spec import Dataset, DatasetSpec
 
-# Add CIFAR-10 here as another DatasetSpec with its own files and loader.
-DATASETS: dict[str, DatasetSpec] = {MNIST.name: MNIST}
+DATASETS: dict[str, DatasetSpec] = {MNIST.name: MNIST, CIFAR10.name: CIFAR10}
 
 
 def get_spec(name: str) -> DatasetSpec:

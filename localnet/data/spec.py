@@ -1,8 +1,10 @@
 """What a dataset is (`Dataset`) and how its files are described (`FileSpec`, `DatasetSpec`).
 
 A `DatasetSpec` holds everything dataset-specific: file names, checksums, sizes,
-download mirrors and the loader function. MNIST is one entry (see mnist.py); CIFAR-10
-would be another with its own files (one tar.gz archive, `gz_md5=None`) and loader.
+download mirrors and the loader function. MNIST is one entry (see mnist.py): four
+files, each published gzipped. CIFAR-10 (cifar.py) is another: its files are published
+together in one tar.gz archive (`DatasetSpec.archive`), inside a folder
+(`FileSpec.folder`) that is also accepted on disk.
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ class FileSpec:
     md5 / size: checksum and byte count of the uncompressed content;
     gz_md5 / gz_size: the same for the published `name + ".gz"`, or None when the
     file is published only as is (then `name` is both the download and the file);
-    role: what the loader uses it for (e.g. "x_train", "y_test").
+    role: what the loader uses it for (e.g. "x_train", "y_test");
+    folder: a sub-folder where the file may sit ("cifar-10-batches-py"), preferred over
+    the data dir itself; it is also the file's folder inside the dataset's archive.
     """
 
     name: str
@@ -68,6 +72,13 @@ class FileSpec:
     gz_md5: str | None = None
     gz_size: int | None = None
     role: str = ""
+    folder: str = ""
+
+    @property
+    def relpath(self) -> str:
+        """The file's path relative to the data dir (and inside the archive) when it sits
+        in its folder: "cifar-10-batches-py/data_batch_1", or just `name`."""
+        return f"{self.folder}/{self.name}" if self.folder else self.name
 
     @property
     def download_name(self) -> str:
@@ -76,8 +87,10 @@ class FileSpec:
 
     @property
     def candidates(self) -> tuple[str, ...]:
-        """Names accepted on disk, preferred first (.gz before the raw file)."""
-        return (self.name + ".gz", self.name) if self.gz_md5 is not None else (self.name,)
+        """Names accepted on disk, preferred first (in `folder` before directly in the
+        data dir, .gz before the raw file)."""
+        names = (self.name + ".gz", self.name) if self.gz_md5 is not None else (self.name,)
+        return tuple(f"{self.folder}/{n}" for n in names) + names if self.folder else names
 
     @property
     def label(self) -> str:
@@ -105,7 +118,10 @@ class DatasetSpec:
     name: registry key and cache sub-folder ("mnist"); title: name for messages ("MNIST");
     mirrors: base URLs tried in order, each + FileSpec.download_name gives a file URL;
     loader(spec, directory) -> Dataset does structural checks (not MD5s);
-    parse_file(spec, file_spec, path) parses one file for `verify_dataset`.
+    parse_file(spec, file_spec, path) parses one file for `verify_dataset`;
+    archive: None, or the published archive holding every file at its `relpath`
+    (fetch downloads it instead of single files, and loading extracts files that are
+    missing from it).
     """
 
     name: str
@@ -116,6 +132,7 @@ class DatasetSpec:
     input_shape: tuple[int, ...]
     loader: Loader
     parse_file: FileParser
+    archive: FileSpec | None = None
 
     def file(self, role: str) -> FileSpec:
         """The FileSpec with the given role (KeyError if none)."""
@@ -149,3 +166,8 @@ def find_file(directory: Path, spec: FileSpec) -> Path | None:
 def missing_files(directory: Path, spec: DatasetSpec) -> list[FileSpec]:
     """The files of `spec` that `directory` lacks in every accepted form."""
     return [f for f in spec.files if find_file(directory, f) is None]
+
+
+def find_archive(directory: Path, spec: DatasetSpec) -> Path | None:
+    """The path of `spec`'s archive in `directory`, or None (always None without one)."""
+    return find_file(directory, spec.archive) if spec.archive is not None else None

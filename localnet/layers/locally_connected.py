@@ -1,0 +1,108 @@
+"""Locally-connected layer: a convolution without weight sharing (Bartunov et al. 2018, 5.2).
+
+Every output position p = (row, column) has its own k x k x C_in -> C_out filter:
+a[b, p, o] = sum_K patch[p, b, K] W[p, K, o] + bias, with SAME zero padding and stride s.
+
+Shapes: input (B, H, W, C_in) channel-last; output (B, out_h, out_w, C_out) with
+out = ceil(in / s); W (P, K, C_out), P = out_h * out_w, K = k * k * C_in ordered
+(kernel row, kernel column, input channel); b (out_h, out_w, C_out) for bias="position"
+(one bias per unit, as TF's LocallyConnected2D) or (C_out,) for bias="channel".
+
+Init: Glorot uniform with TF's *convolution* fans, fan_in = k*k*C_in and fan_out = k*k*C_out,
+i.e. each position's filter is initialised like a conv filter. (Keras' LocallyConnected2D
+would derive the fans from its 3-D kernel shape, P*K and P*C_out, an init sqrt(P) times
+smaller; the paper only says "Glorot", so we keep the conventional per-filter scale.)
+
+Speed (see patches.py for layouts): numpy's matmul on the stacked (P, ., .) arrays calls one
+BLAS sgemm per position from C; on the CIFAR-LC shapes it matched a Python loop of P 2-D
+GEMMs and einsum(optimize=True) within the noise of a shared 2-core machine and is the
+simplest, and on CuPy it is one batched cuBLAS call, so all three GEMMs use it. Operands are
+passed as transposed views (BLAS reads them with its transpose flags) and the forward writes
+straight into the (B, P, C_out) result, so no GEMM operand or result is copied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..activations import get_activation
+from ..backend import Backend
+from ..registry import ACTIVATIONS, LAYERS
+from ..seeding import glorot_uniform
+from .base import Layer
+from .patches import PatchGeometry, image_shape
+
+BIAS_MODES = ("position", "channel")
+
+
+def check_patch_spec(kernel: int, channels: int, stride: int, activation: str) -> None:
+    """The checks LC and conv specs share; ValueError with the field and the value."""
+    for name, value in (("kernel", kernel), ("channels", channels), ("stride", stride)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS.names())}")
+
+
+@dataclass(frozen=True)
+class LocallyConnectedSpec:
+    """kernel: k of the k x k window (odd or even); channels: C_out; stride: s (SAME padding);
+    activation: tanh (paper), identity, relu or sigmoid; bias: "position" or "channel"."""
+
+    kernel: int
+    channels: int
+    stride: int = 1
+    activation: str = "tanh"
+    bias: str = "position"
+
+    def __post_init__(self) -> None:
+        check_patch_spec(self.kernel, self.channels, self.stride, self.activation)
+        if self.bias not in BIAS_MODES:
+            raise ValueError(f"bias must be one of {', '.join(BIAS_MODES)}, got {self.bias!r}")
+
+
+@LAYERS.register("locally_connected")
+class LocallyConnected(Layer):
+    Spec = LocallyConnectedSpec
+
+    def __init__(self, spec: LocallyConnectedSpec, in_shape: tuple[int, ...], backend: Backend,
+                 rng: np.random.Generator) -> None:
+        super().__init__(spec, in_shape, backend, rng)
+        h, w, c_in = image_shape(in_shape, "locally_connected")
+        self.geometry = g = PatchGeometry((h, w, c_in), spec.kernel, spec.stride, backend)
+        c_out = spec.channels
+        self.out_shape = (g.out_h, g.out_w, c_out)
+        self.activation = get_activation(spec.activation)
+        k2 = spec.kernel * spec.kernel
+        weight = glorot_uniform(rng, (g.positions, g.patch_size, c_out), k2 * c_in, k2 * c_out, backend.dtype)
+        bias_shape = self.out_shape if spec.bias == "position" else (c_out,)
+        self.params = {"W": backend.to_device(weight), "b": self.xp.zeros(bias_shape, dtype=backend.dtype)}
+
+    def _by_position(self, delta: Any) -> Any:
+        """(B, out_h, out_w, C_out) -> its (P, B, C_out) view (a copy only if delta is strided)."""
+        return delta.reshape(delta.shape[0], self.geometry.positions, -1).transpose(1, 0, 2)
+
+    def affine(self, x: Any, weight: Any, bias: Any) -> Any:
+        """a = patches(x) W + b: x (B, H, W, C_in) -> (B, out_h, out_w, C_out)."""
+        cols = self.geometry.im2col(x)  # (P, B, K)
+        out = self.xp.empty((x.shape[0], self.geometry.positions, self.spec.channels), dtype=cols.dtype)
+        self.xp.matmul(cols, weight, out=out.transpose(1, 0, 2))  # P GEMMs (B, K) @ (K, C_out)
+        out = out.reshape(x.shape[0], *self.out_shape)
+        out += bias
+        return out
+
+    def transpose(self, delta: Any, weight: Any) -> Any:
+        """M^T delta: delta (B, out_h, out_w, C_out) and M of W's shape -> (B, H, W, C_in)."""
+        # (P, K, C_out) @ (P, C_out, B) -> (P, K, B): the batch-last columns col2im reads fastest.
+        cols = self.xp.matmul(weight, self._by_position(delta).transpose(0, 2, 1))
+        return self.geometry.col2im(cols.transpose(0, 2, 1))
+
+    def weight_grads(self, x: Any, delta: Any) -> dict[str, Any]:
+        """dL/dW (P, K, C_out) and dL/db (b's shape), summed over the batch, given delta = dL/da."""
+        cols = self.geometry.im2col(x)  # (P, B, K)
+        grad_w = self.xp.matmul(cols.transpose(0, 2, 1), self._by_position(delta))  # (P, K, B) @ (P, B, C_out)
+        grad_b = delta.sum(axis=0) if self.spec.bias == "position" else delta.sum(axis=(0, 1, 2))
+        return {"W": grad_w, "b": grad_b}
