@@ -199,7 +199,8 @@ def verify(dataset: str, data_dir: str | None) -> None:
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.option("--rules", default="bp,fa,dfa", show_default=True, help="Comma-separated rules to time.")
+@click.option("--rules", default="bp,fa,dfa,tp,dtp,sdtp,aosdtp", show_default=True,
+              help="Comma-separated rules to time (bp, fa, dfa also against PyTorch; TP rules against BP).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="Timed steps per rule.")
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True,

@@ -35,9 +35,22 @@ def synthetic_batches(batch_size: int, count: int, seed: int = 0) -> tuple[np.nd
     return x, y
 
 
+TORCH_RULES = ("bp", "fa", "dfa")  # rules with a PyTorch reference; the TP family is timed against BP
+
+
+def config_path(rule: str) -> Path:
+    """The MNIST-FC config timed for `rule` (TP rules: the parallel schedule, whose every
+    step is a forward sweep with inverse updates plus the target phase)."""
+    for name in (f"mnist_fc_{rule}.toml", f"mnist_fc_{rule}_parallel.toml"):
+        if (MODELS / name).is_file():
+            return MODELS / name
+    known = sorted({p.stem[9:].removesuffix("_parallel").removesuffix("_alternating") for p in MODELS.glob("mnist_fc_*.toml")})
+    raise LocalnetError(f"no MNIST-FC config for rule {rule!r} in {MODELS}: choose from {', '.join(known)}")
+
+
 def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray) -> Callable[[], float]:
     """A timed round of `steps` localnet training steps; returns examples/second."""
-    config = load_config(MODELS / f"mnist_fc_{rule}.toml", [f"data.batch_size={batch_size}"])
+    config = load_config(config_path(rule), [f"data.batch_size={batch_size}"])
     backend = get_backend("numpy", "float32")
     net = build_network(config, backend, (784,), 10)
     onehot = np.eye(10, dtype=np.float32)[y]
@@ -45,10 +58,12 @@ def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.n
     loss_layer = net.output.layer
     counter = iter(range(10**12))
 
+    plan = net.rule.passes()[0]  # BP/FA/DFA: forward + feedback; TP (parallel): inverse sweep + targets
+
     def one(step: int) -> None:
         k = step % count
         xb, yb = x[k * batch_size:(k + 1) * batch_size], onehot[k * batch_size:(k + 1) * batch_size]
-        probs = net.step(step, xb, yb)
+        probs = net.step(step, xb, yb, plan)
         loss_layer.loss(probs, yb)  # the trainer's per-step metric, as torch's step returns its loss
 
     for _ in range(5):
@@ -70,7 +85,7 @@ def time_torch(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndar
 
     from .torch_reference import make_trainer, time_trainer  # noqa: PLC0415
 
-    config = load_config(MODELS / f"mnist_fc_{rule}.toml")
+    config = load_config(config_path(rule))
     o = config.optim
     sizes = [784] + [spec.units for spec in config.layers]
     scale = getattr(config.rule, "feedback_scale", 1.0)
@@ -102,26 +117,34 @@ def run_bench(rules: list[str], batch_size: int, steps: int, repeats: int, json_
     except ImportError:
         raise LocalnetError("localnet bench needs torch as the reference: pip install -e '.[test]'") from None
     for rule in rules:
-        if not (MODELS / f"mnist_fc_{rule}.toml").is_file():
-            raise LocalnetError(f"no config models/mnist_fc_{rule}.toml for rule {rule!r}: choose from "
-                                f"{', '.join(sorted(p.stem[9:] for p in MODELS.glob('mnist_fc_*.toml')))}")
+        config_path(rule)
     env = environment()
     echo(f"MNIST-FC 784-256x5-10, batch {batch_size}, {steps} steps x {repeats} rounds, best round; "
          f"{env['cpu']} ({env['cores']} cores), numpy {env['numpy']}, torch {env['torch']} "
          f"({env['torch_threads']} threads)")
     x, y = synthetic_batches(batch_size, 50)
     results = []
-    echo(f"{'rule':<6} {'localnet ex/s':>14} {'torch ex/s':>12} {'ratio':>7}")
+    echo(f"{'rule':<7} {'localnet ex/s':>14} {'torch ex/s':>12} {'ratio':>7} {'step cost / BP':>15}")
+    timers = {rule: time_localnet(rule, batch_size, steps, x, y) for rule in rules}
+    references = {rule: time_torch(rule, batch_size, steps, x, y) for rule in rules if rule in TORCH_RULES}
+    if any(rule not in TORCH_RULES for rule in rules) and "bp" not in timers:
+        timers["bp"] = time_localnet("bp", batch_size, steps, x, y)  # TP rules are compared with BP
+    best = dict.fromkeys(timers, 0.0)
+    best_ref = dict.fromkeys(references, 0.0)
+    for _ in range(repeats):  # alternate implementations and rules so that drift in machine load hits all
+        for rule in timers:
+            best[rule] = max(best[rule], timers[rule]())
+            if rule in references:
+                best_ref[rule] = max(best_ref[rule], references[rule]())
     for rule in rules:
-        ours, theirs = time_localnet(rule, batch_size, steps, x, y), time_torch(rule, batch_size, steps, x, y)
-        ours_best = theirs_best = 0.0
-        for _ in range(repeats):  # alternate so that drift in machine load hits both
-            ours_best = max(ours_best, ours())
-            theirs_best = max(theirs_best, theirs())
-        row = {"rule": rule, "localnet": ours_best, "torch": theirs_best, "ratio": ours_best / theirs_best,
-               "batch_size": batch_size, "steps": steps, "repeats": repeats}
+        row = {"rule": rule, "localnet": best[rule], "torch": best_ref.get(rule), "batch_size": batch_size,
+               "steps": steps, "repeats": repeats, "config": config_path(rule).name,
+               "ratio": best[rule] / best_ref[rule] if rule in best_ref else None,
+               "step_cost_vs_bp": best["bp"] / best[rule] if "bp" in best else None}
         results.append(row)
-        echo(f"{rule:<6} {ours_best:>14,.0f} {theirs_best:>12,.0f} {row['ratio']:>7.2f}")
+        torch_text = f"{row['torch']:>12,.0f} {row['ratio']:>7.2f}" if row["torch"] else f"{'-':>12} {'-':>7}"
+        cost = f"{row['step_cost_vs_bp']:>14.2f}x" if row["step_cost_vs_bp"] else ""
+        echo(f"{rule:<7} {best[rule]:>14,.0f} {torch_text} {cost}")
     if json_out is not None:
         json_out.write_text(json.dumps({"environment": env, "results": results}, indent=2) + "\n")
     return results

@@ -30,7 +30,7 @@ import argparse
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -42,14 +42,13 @@ RULES: tuple[str, ...] = ("bp", "fa", "dfa")
 MNIST_SIZES: list[int] = [784, 256, 256, 256, 256, 256, 10]
 
 
-
 def glorot_uniform(
     shape: tuple[int, int],
     generator: torch.Generator,
     dtype: torch.dtype = torch.float32,
     scale: float = 1.0,
 ) -> Tensor:
-    """Return a ``shape`` tensor drawn from U(-r, r), ``r = scale * sqrt(6 / (fan_in + fan_out))``.
+    """A ``shape`` tensor drawn from U(-r, r), ``r = scale * sqrt(6 / (fan_in + fan_out))``.
 
     ``fan_in + fan_out = shape[0] + shape[1]``, so the limit does not depend on which
     side is "in" (row-major ``(n_in, n_out)`` and ``(n_out, n_in)`` give the same r).
@@ -165,16 +164,16 @@ def fa_grads(
     with torch.no_grad():
         hs, logits = mlp_forward(weights, biases, x)
         delta, loss = output_delta(logits, y)
-        grad_w: list[Tensor] = [None] * n_layers  # type: ignore[list-item]
-        grad_b: list[Tensor] = [None] * n_layers  # type: ignore[list-item]
+        grad_w: list[Tensor] = []  # filled top-down, reversed at the end
+        grad_b: list[Tensor] = []
         for i in range(n_layers - 1, -1, -1):  # i = l - 1
             h_prev = hs[i]
-            grad_w[i] = h_prev.T @ delta
-            grad_b[i] = delta.sum(0)
+            grad_w.append(h_prev.T @ delta)
+            grad_b.append(delta.sum(0))
             if i > 0:
                 err = delta @ feedback[i].T  # e_{l-1}, (B, n_{l-1})
                 delta = err.mul_(1.0 - h_prev * h_prev)  # tanh' = 1 - h^2
-    return grad_w, grad_b, loss
+    return grad_w[::-1], grad_b[::-1], loss
 
 
 def dfa_grads(
@@ -338,6 +337,7 @@ def make_trainer(
         raise ValueError(f"unknown rule {rule!r}; expected one of {RULES}")
     if feedback_is_weights and rule != "fa":
         raise ValueError("feedback_is_weights only makes sense for rule 'fa'")
+    checked_rule = cast(Rule, rule)
     if threads is not None:
         torch.set_num_threads(threads)
 
@@ -346,9 +346,9 @@ def make_trainer(
     if feedback_is_weights:
         feedback = list(model.weights)
     else:
-        feedback = make_feedback(rule, sizes, generator, dtype, feedback_scale)  # type: ignore[arg-type]
+        feedback = make_feedback(checked_rule, sizes, generator, dtype, feedback_scale)
     optimizer = make_adam([*model.weights, *model.biases], lr, betas, eps, adam)
-    return Trainer(rule, model, feedback, optimizer)  # type: ignore[arg-type]
+    return Trainer(checked_rule, model, feedback, optimizer)
 
 
 def time_trainer(
@@ -381,8 +381,8 @@ def time_trainer(
             f"batch_size={batch_size}, steps={steps})"
         )
     batches = [
-        (x_all[k * batch_size : (k + 1) * batch_size], y_all[k * batch_size : (k + 1) * batch_size])
-        for k in range(n_batches)
+        (x_all[lo : lo + batch_size], y_all[lo : lo + batch_size])
+        for lo in range(0, n_batches * batch_size, batch_size)
     ]
     for k in range(warmup):
         step(*batches[k % n_batches])
@@ -396,7 +396,7 @@ def time_trainer(
 def synthetic_mnist(
     n: int = 10_000, seed: int = 0, dtype: torch.dtype = torch.float32
 ) -> tuple[Tensor, Tensor]:
-    """Random data of MNIST shape: x (n, 784) uniform in [0, 1), y (n,) int64 in [0, 10)."""
+    """Random MNIST-shaped data: x (n, 784) uniform in [0, 1), y (n,) int64 in [0, 10)."""
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(n, 784, generator=g, dtype=dtype)
     y = torch.randint(0, 10, (n,), generator=g)
@@ -413,7 +413,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--threads", type=int, default=None, help="default: torch's (all cores)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="default: torch's (all cores)"
+    )
     parser.add_argument("--adam", choices=("fused", "foreach", "for-loop"), default="fused")
     parser.add_argument(
         "--sizes",

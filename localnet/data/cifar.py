@@ -86,11 +86,14 @@ def unpickle(data: bytes, path: Path, what: str, fix: str) -> object:
         state = "is truncated" if isinstance(err, EOFError) or "truncated" in str(err) else "is corrupt"
         raise DataError(f"{what} {path} {state} ({error_summary(err)[:120]}): {fix}") from None
     if stream.tell() != len(data):
-        raise DataError(f"{what} {path} has {len(data) - stream.tell()} trailing bytes after the pickle: {fix}")
+        extra = len(data) - stream.tell()
+        raise DataError(f"{what} {path} has {extra} trailing bytes after the pickle: {fix}")
     return obj
 
 
-def check_batch(obj: object, path: Path, what: str, fix: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def check_batch(
+    obj: object, path: Path, what: str, fix: str, num_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(data uint8 (N, 3072), labels int64 (N,)) of an unpickled batch; DataError if the
     structure is not the official one (dict with BATCH_KEYS, N rows = N labels in range)."""
     def bad(problem: str) -> DataError:
@@ -101,9 +104,10 @@ def check_batch(obj: object, path: Path, what: str, fix: str, num_classes: int) 
     if missing := [k.decode() for k in BATCH_KEYS if k not in obj]:
         raise bad(f"lacks the key(s) {', '.join(missing)}")
     data, labels, filenames = obj[b"data"], obj[b"labels"], obj[b"filenames"]
-    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != N_PIXELS:
-        shape = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
-        raise bad(f"has data {shape}, expected uint8 (N, {N_PIXELS})")
+    if not isinstance(data, np.ndarray):
+        raise bad(f"has data {type(data).__name__}, expected a uint8 array (N, {N_PIXELS})")
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != N_PIXELS:
+        raise bad(f"has data {data.dtype} array of shape {data.shape}, expected uint8 (N, {N_PIXELS})")
     try:
         y = np.array(labels) if isinstance(labels, list) else np.empty(0, dtype=object)
     except (ValueError, TypeError, OverflowError):  # ragged or odd items: reported below

@@ -49,8 +49,9 @@ def fetch_dataset(
     log: optional callback receiving one progress line per file.
     Files already present with the official MD5 are skipped; for a dataset with an
     archive, the others are extracted from the archive (downloaded unless present with
-    the official MD5, and kept). Returns the paths written (empty if nothing was needed). Raises DataError (one line) if a file
-    cannot be fetched from any mirror; files fetched before it are kept.
+    the official MD5, and kept). Returns the paths written (empty if nothing was
+    needed). Raises DataError (one line) if a file cannot be fetched from any mirror;
+    files fetched before it are kept.
     """
     spec = get_spec(name)
     target_dir = Path(directory).expanduser() if directory is not None else default_fetch_dir(name)

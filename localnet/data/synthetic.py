@@ -88,7 +88,8 @@ def _encode(obj: object) -> bytes:
         items = b"".join(_encode(k) + _encode(v) for k, v in obj.items())
         return b"}" + (b"(" + items + b"u" if obj else b"")
     if isinstance(obj, np.ndarray) and obj.dtype == np.uint8 and obj.ndim == 2:
-        dtype = b"cnumpy\ndtype\nU\x02u1K\x00K\x01\x87R(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+        dtype = (b"cnumpy\ndtype\nU\x02u1K\x00K\x01\x87R"  # dtype("u1", 0, 1), then its state
+                 b"(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb")
         return (
             b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R"
             + b"(K\x01" + _encode(obj.shape[0]) + _encode(obj.shape[1]) + b"\x86" + dtype
@@ -137,7 +138,8 @@ def write_synthetic_cifar10(
             continue
         n = n_test if fspec.role == "test" else n_train_per_batch
         data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
-        label = b"testing batch 1 of 1" if fspec.role == "test" else b"training batch %s of 5" % fspec.name[-1].encode()
+        label = (b"testing batch 1 of 1" if fspec.role == "test"
+                 else b"training batch %s of 5" % fspec.name[-1].encode())
         contents[fspec.name] = cifar_batch(data, [i % 10 for i in range(n)], label)
     if layout == "tarball":
         archive = directory / CIFAR10_ARCHIVE.name

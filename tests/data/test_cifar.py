@@ -108,9 +108,21 @@ def test_rejects_foreign_global_without_running_it(tmp_path):
 def test_rejects_python3_pickle(tmp_path):
     # Python 3 pickles bytes at protocol 2 through _codecs.encode: never in a real batch.
     paths = write_synthetic_cifar10(tmp_path)
-    batch = {b"batch_label": b"x", b"labels": [1], b"data": np.zeros((1, 3072), np.uint8), b"filenames": [b"f"]}
+    data = np.zeros((1, 3072), np.uint8)
+    batch = {b"batch_label": b"x", b"labels": [1], b"data": data, b"filenames": [b"f"]}
     paths["test_batch"].write_bytes(pickle.dumps(batch, protocol=2))
     load_error(tmp_path, str(paths["test_batch"]), "refers to _codecs.encode")
+
+
+def test_python3_protocol4_repickle_loads_protocol5_refused(tmp_path):
+    # numpy >= 2 names numpy._core.multiarray._reconstruct at protocols 2-4 (allowed);
+    # protocol 5 rebuilds arrays with numpy._core.numeric._frombuffer (never in a batch).
+    paths = write_synthetic_cifar10(tmp_path, n_train_per_batch=3)
+    batch = pickle.loads(paths["data_batch_2"].read_bytes(), encoding="bytes")
+    paths["data_batch_2"].write_bytes(pickle.dumps(batch, protocol=4))
+    assert load_dataset("cifar10", tmp_path).x_train.shape == (15, 32, 32, 3)
+    paths["data_batch_2"].write_bytes(pickle.dumps(batch, protocol=5))
+    load_error(tmp_path, str(paths["data_batch_2"]), "refers to numpy._core.numeric._frombuffer")
 
 
 def test_truncated_and_trailing(tmp_path):
@@ -118,7 +130,8 @@ def test_truncated_and_trailing(tmp_path):
     path = paths["data_batch_1"]
     whole = path.read_bytes()
     path.write_bytes(whole[:-100])
-    load_error(tmp_path, "CIFAR-10 file", str(path), "is truncated", f"localnet data fetch cifar10 --data-dir {tmp_path}`")
+    fix = f"localnet data fetch cifar10 --data-dir {tmp_path}`"  # the data dir, not the folder
+    load_error(tmp_path, "CIFAR-10 file", str(path), "is truncated", fix)
     path.write_bytes(whole + b"junk")
     load_error(tmp_path, str(path), "4 trailing bytes")
     path.write_bytes(b"\x00garbage")
@@ -126,7 +139,7 @@ def test_truncated_and_trailing(tmp_path):
 
 
 @pytest.mark.parametrize(("data", "labels", "fragment"), [
-    (np.zeros((2, 3071), np.uint8), [0, 1], "has data uint8 array of shape (2, 3071), expected uint8 (N, 3072)"),
+    (np.zeros((2, 3071), np.uint8), [0, 1], "has data uint8 array of shape (2, 3071), expected uint8"),
     (b"pixels", [0, 1], "has data bytes"),
     (np.zeros((2, 3072), np.uint8), [0], "1 integer labels for 2 images"),
     (np.zeros((2, 3072), np.uint8), [0, 10], "labels 0..10, expected 0..9"),

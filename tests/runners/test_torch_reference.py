@@ -7,7 +7,13 @@ import pytest
 torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
 
-from runners.torch_reference import RULES, TorchMLP, fa_grads, make_trainer  # noqa: E402
+from runners.torch_reference import (  # noqa: E402
+    RULES,
+    TorchMLP,
+    dfa_grads,
+    fa_grads,
+    make_trainer,
+)
 
 SIZES = [6, 5, 4, 3]
 
@@ -30,6 +36,20 @@ def test_fa_with_feedback_equal_to_weights_is_backprop() -> None:
     torch.testing.assert_close(fa_loss, loss.detach(), rtol=1e-12, atol=1e-12)
     for p, g_manual in zip(weights + biases, grad_w + grad_b):
         assert g_manual.shape == p.shape
+        torch.testing.assert_close(g_manual, p.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_dfa_with_one_hidden_layer_and_feedback_w_transposed_is_backprop() -> None:
+    """With one hidden layer, DFA with B_1 = W_2^T is exact backprop (float64)."""
+    g = torch.Generator().manual_seed(4)
+    model = TorchMLP([6, 5, 3], g, torch.float64)
+    x = torch.randn(7, 6, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (7,), generator=g)
+    F.cross_entropy(model(x), y).backward()
+
+    weights, biases = list(model.weights), list(model.biases)
+    grad_w, grad_b, _ = dfa_grads(weights, biases, [weights[1].detach().T], x, y)
+    for p, g_manual in zip(weights + biases, grad_w + grad_b):
         torch.testing.assert_close(g_manual, p.grad, rtol=1e-10, atol=1e-12)
 
 

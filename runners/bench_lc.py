@@ -1,0 +1,158 @@
+"""Benchmark: the locally-connected kernels vs a PyTorch unfold-based LC and the sgemm peak.
+
+For each CIFAR-LC layer (paper Table 3) at the given batch, in float32 on the CPU, it times
+our `affine` (forward), `weight_grads` and `transpose` (col2im feedback) against the same
+three operations written with torch.nn.functional.unfold/fold + bmm (no autograd in the timed
+region), and a large numpy sgemm as the machine's practical peak. Each op counts
+2 * P * B * K * C_out flops. Implementations alternate within every round so that drift in
+machine load hits both alike; the best round of each is kept.
+
+    python -m runners.bench_lc [--batch 128] [--repeats 3] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from localnet import get_backend
+from localnet.errors import LocalnetError
+from localnet.layers import LocallyConnected, LocallyConnectedSpec
+
+# (input (H, W, C), kernel, C_out, stride) of the CIFAR LC net: 5x5/64/s2, 5x5/128/s2, 3x3/256/s1.
+CIFAR_LC = [((32, 32, 3), 5, 64, 2), ((16, 16, 64), 5, 128, 2), ((8, 8, 128), 3, 256, 1)]
+OPS = ("forward", "weight_grads", "transpose")
+
+
+def best_time(fn: Callable[[], Any], calls: int = 1) -> float:
+    """Seconds per call of fn over one timed round of `calls` calls."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def sgemm_peak(n: int = 2048, rounds: int = 5) -> float:
+    """GFLOP/s of the best of `rounds` numpy float32 (n x n) @ (n x n) products."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+    a @ b
+    return 2 * n**3 / min(best_time(lambda: a @ b) for _ in range(rounds)) / 1e9
+
+
+def ours(in_shape: tuple[int, int, int], kernel: int, c_out: int, stride: int, batch: int) -> dict[str, Callable]:
+    """Our LC layer's three ops on random float32 data (per-position biases, as in the paper)."""
+    backend = get_backend("numpy", "float32")
+    rng = np.random.default_rng(0)
+    layer = LocallyConnected(LocallyConnectedSpec(kernel=kernel, channels=c_out, stride=stride), in_shape, backend, rng)
+    w, b = layer.params["W"], layer.params["b"]
+    x = rng.random((batch, *in_shape), dtype=np.float32)
+    d = rng.standard_normal((batch, *layer.out_shape), dtype=np.float32)
+    return {"forward": lambda: layer.affine(x, w, b), "weight_grads": lambda: layer.weight_grads(x, d),
+            "transpose": lambda: layer.transpose(d, w)}
+
+
+def torch_unfold_lc(in_shape: tuple[int, int, int], kernel: int, c_out: int, stride: int,
+                    batch: int) -> dict[str, Callable]:
+    """The same three ops in torch on its native NCHW layout: unfold/fold for patches, bmm per position.
+
+    forward      baddbmm(b, unfold(x)^T, W): (P, B, K) @ (P, K, C_out) + b -> (P, B, C_out)
+    weight_grads bmm(unfold(x), delta): (P, K, B) @ (P, B, C_out), and delta summed over B
+    transpose    fold(bmm(delta, W^T)): (P, B, C_out) @ (P, C_out, K), scatter-added to (B, C, H, W)
+    """
+    import torch  # noqa: PLC0415
+    import torch.nn.functional as F  # noqa: PLC0415
+
+    from localnet.layers.patches import same_padding  # noqa: PLC0415
+
+    h, w, c_in = in_shape
+    out_h, top, bottom = same_padding(h, kernel, stride)
+    out_w, left, right = same_padding(w, kernel, stride)
+    positions, k = out_h * out_w, kernel * kernel * c_in
+    gen = torch.Generator().manual_seed(0)
+    weight = torch.randn(positions, k, c_out, generator=gen)
+    bias = torch.zeros(positions, 1, c_out)
+    x = torch.rand(batch, c_in, h, w, generator=gen)
+    delta = torch.randn(positions, batch, c_out, generator=gen)
+
+    def columns() -> torch.Tensor:  # (P, B, K), a view of unfold's (B, K, P)
+        return F.unfold(F.pad(x, (left, right, top, bottom)), kernel, stride=stride).permute(2, 0, 1)
+
+    def forward() -> torch.Tensor:
+        with torch.inference_mode():
+            return torch.baddbmm(bias, columns(), weight)
+
+    def weight_grads() -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.inference_mode():
+            return torch.bmm(columns().transpose(1, 2), delta), delta.sum(dim=1)
+
+    def transpose() -> torch.Tensor:
+        with torch.inference_mode():
+            cols = torch.bmm(delta, weight.transpose(1, 2)).permute(1, 2, 0)  # (B, K, P)
+            padded = F.fold(cols, (h + top + bottom, w + left + right), kernel, stride=stride)
+            return padded[:, :, top:top + h, left:left + w]
+
+    return {"forward": forward, "weight_grads": weight_grads, "transpose": transpose}
+
+
+def run_lc_bench(batch: int = 128, repeats: int = 3, echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Time each CIFAR-LC layer's three ops, ours vs torch; print a table and return one row per op.
+
+    Row keys: layer, op, flops, ours_s, torch_s, ours_gflops, torch_gflops, vs_torch
+    (torch time / our time: > 1 means we are faster), vs_peak (our GFLOP/s / sgemm peak),
+    sgemm_gflops, batch, repeats.
+    """
+    try:
+        import torch  # noqa: F401, PLC0415
+    except ImportError:
+        raise LocalnetError("bench_lc needs torch as the reference: pip install -e '.[test]'") from None
+    from .bench import environment  # noqa: PLC0415
+
+    env = environment()
+    echo(f"LC kernels, CIFAR-LC layers, batch {batch}, float32, best of {repeats} rounds; {env['cpu']} "
+         f"({env['cores']} cores), numpy {env['numpy']}, torch {env['torch']} ({env['torch_threads']} threads)")
+    peak = max(sgemm_peak() for _ in range(2))
+    echo(f"numpy sgemm peak (2048^3): {peak:.1f} GFLOP/s")
+    echo(f"{'layer':<22} {'op':<13} {'ours ms':>8} {'GF/s':>6} {'torch ms':>9} {'GF/s':>6} {'vs torch':>9} {'vs peak':>8}")
+    rows = []
+    for in_shape, kernel, c_out, stride in CIFAR_LC:
+        name = f"{'x'.join(map(str, in_shape))} k{kernel} c{c_out} s{stride}"
+        mine, theirs = ours(in_shape, kernel, c_out, stride, batch), torch_unfold_lc(in_shape, kernel, c_out, stride, batch)
+        out_h, out_w = -(-in_shape[0] // stride), -(-in_shape[1] // stride)
+        flops = 2 * out_h * out_w * batch * kernel * kernel * in_shape[2] * c_out
+        for op in OPS:
+            mine[op](), theirs[op]()  # warm up (allocator, thread pools)
+            best_ours = best_torch = float("inf")
+            for _ in range(repeats):  # alternate so that load drift hits both
+                best_ours = min(best_ours, best_time(mine[op]))
+                best_torch = min(best_torch, best_time(theirs[op]))
+            row = {"layer": name, "op": op, "flops": flops, "ours_s": best_ours, "torch_s": best_torch,
+                   "ours_gflops": flops / best_ours / 1e9, "torch_gflops": flops / best_torch / 1e9,
+                   "vs_torch": best_torch / best_ours, "vs_peak": flops / best_ours / 1e9 / peak,
+                   "sgemm_gflops": peak, "batch": batch, "repeats": repeats}
+            rows.append(row)
+            echo(f"{name:<22} {op:<13} {best_ours * 1e3:>8.1f} {row['ours_gflops']:>6.1f} {best_torch * 1e3:>9.1f} "
+                 f"{row['torch_gflops']:>6.1f} {row['vs_torch']:>8.2f}x {row['vs_peak']:>7.0%}")
+    return rows
+
+
+def main() -> None:
+    import argparse  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    rows = run_lc_bench(args.batch, args.repeats)
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
