@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .data.augment import AugmentConfig
 from .errors import ConfigError
 from .registry import LAYERS, RULES, nearest
 
@@ -46,6 +47,8 @@ class DataConfig:
     eval_batch_size: int = 1000
     limit_train: int = 0  # use only the first N training examples (0: all); for quick runs
     limit_test: int = 0
+    # Training-time augmentation ([data.augment]); off unless a config asks (CIFAR-10 configs do).
+    augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(flip="none", crop_padding=0))
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.eval_batch_size < 1:
@@ -339,7 +342,8 @@ def _plain(value: Any) -> Any:
 
 
 def dump_toml(data: dict[str, Any]) -> str:
-    """Write the small TOML subset our configs use (scalars, lists, tables, arrays of tables)."""
+    """Write the small TOML subset our configs use (scalars, lists, tables, nested tables,
+    arrays of tables); `tomllib.loads(dump_toml(d)) == d` for such data."""
 
     def scalar(v: Any) -> str:
         if isinstance(v, bool):
@@ -352,15 +356,19 @@ def dump_toml(data: dict[str, Any]) -> str:
             return "[" + ", ".join(scalar(x) for x in v) + "]"
         raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
-    lines = [f"{k} = {scalar(v)}" for k, v in data.items() if not isinstance(v, dict) and not _is_table_array(v)]
-    for k, v in data.items():
-        if isinstance(v, dict):
-            lines += ["", f"[{k}]"] + [f"{kk} = {scalar(vv)}" for kk, vv in v.items()]
-    for k, v in data.items():
-        if _is_table_array(v):
-            for table in v:
-                lines += ["", f"[[{k}]]"] + [f"{kk} = {scalar(vv)}" for kk, vv in table.items()]
-    return "\n".join(lines) + "\n"
+    def table(prefix: str, body: dict[str, Any], header: str) -> list[str]:
+        lines = [header] if header else []
+        lines += [f"{k} = {scalar(v)}" for k, v in body.items() if not isinstance(v, dict) and not _is_table_array(v)]
+        for k, v in body.items():
+            name = f"{prefix}.{k}" if prefix else k
+            if isinstance(v, dict):
+                lines += [""] + table(name, v, f"[{name}]")
+            elif _is_table_array(v):
+                for item in v:
+                    lines += [""] + table(name, item, f"[[{name}]]")
+        return lines
+
+    return "\n".join(table("", data, "")) + "\n"
 
 
 def _is_table_array(v: Any) -> bool:

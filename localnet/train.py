@@ -16,6 +16,7 @@ import numpy as np
 from .backend import Backend
 from .config import RunConfig
 from .network import Network
+from .data.augment import augment_batch
 from .schedule import learns_from_labels
 from .seeding import rng_for
 
@@ -76,8 +77,10 @@ class Trainer:
             stream = ("data", f"epoch{epoch}") if number == 0 else ("data", f"epoch{epoch}", f"pass{number}")
             order = rng_for(self.config.seed, *stream).permutation(len(x)) if data.shuffle else None
             counts = learns_from_labels(plan)
+            augment = None if data.augment.is_identity else rng_for(self.config.seed, "augment", *stream[1:])
             for index in batches(len(x), data.batch_size, order):
-                xd, _, onehot = self.to_device(x[index], y[index])
+                xb = x[index] if augment is None else augment_batch(x[index], data.augment, augment)
+                xd, _, onehot = self.to_device(xb, y[index])
                 probs = self.network.step(self.step_count, xd, onehot, plan)
                 if counts:
                     loss_sum += output.loss(probs, onehot) * len(xd)
