@@ -22,6 +22,8 @@ from . import __version__
 from .backend import get_backend
 from .config import RunConfig, config_to_dict, dump_toml
 from .errors import LocalnetError
+from .guard import FiniteGuard, check_parameters
+from .lock import LOCK_NAME, RunLock, _alive
 from .network import Network, build_network
 from .train import EpochMetrics, Trainer
 
@@ -31,10 +33,16 @@ def default_run_dir(config: RunConfig) -> Path:
 
 
 def prepare_run_dir(path: Path, force: bool) -> Path:
-    """Create `path`, refusing to overwrite an existing non-empty directory unless `force`."""
+    """Create `path`, refusing to overwrite an existing non-empty directory unless `force`,
+    and refusing (even with `force`) a directory a live run holds locked."""
     if path.exists() and not path.is_dir():
         raise LocalnetError(f"run directory {path} is a file: choose another --out")
-    if path.is_dir() and any(path.iterdir()) and not force:
+    lock = RunLock(path)
+    owner = lock.owner() if lock.path.exists() else None
+    if owner is not None and owner != os.getpid() and _alive(owner):
+        raise LocalnetError(f"run directory {path} is in use by a running localnet (pid {owner}): "
+                            "wait for it, or choose another --out")
+    if path.is_dir() and any(p.name != LOCK_NAME for p in path.iterdir()) and not force:
         raise LocalnetError(f"run directory {path} already holds a run: choose another --out, "
                             "or pass --force to overwrite it")
     path.mkdir(parents=True, exist_ok=True)
@@ -103,6 +111,13 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
                             f"{len(arrays[0])} training examples: lower it")
     network = build_network(config, backend, dataset.input_shape, dataset.num_classes)
     run_dir = prepare_run_dir(out or default_run_dir(config), force)
+    with RunLock(run_dir):
+        return _train_into(config, network, backend, arrays, dataset, run_dir, echo, progress)
+
+
+def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple[np.ndarray, ...], dataset: Any,
+                run_dir: Path, echo: Callable[[str], None], progress: Callable[[int, int], Any] | None
+                ) -> tuple[dict[str, Any], Path]:
     (run_dir / "config.toml").write_text(dump_toml(config_to_dict(config)), encoding="utf-8")
     echo(f"run {config.name}: {network.parameter_count():,} parameters, rule "
          f"{config_to_dict(config)['rule']['name']}, backend {backend.name}, {len(arrays[0])} train / "
@@ -111,7 +126,10 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
     trainer = Trainer(config, network, backend, dataset.num_classes)
     metrics = (run_dir / "metrics.jsonl").open("w", encoding="utf-8")
 
+    network.engine.add_tap(FiniteGuard(backend.xp))
+
     def on_epoch(row: EpochMetrics) -> None:
+        check_parameters(network.parameters(), backend.xp, trainer.step_count)
         metrics.write(_json_row(row) + "\n")
         metrics.flush()
         echo(f"epoch {row.epoch:>3}/{config.train.epochs}  train loss {row.train_loss:.4f}  "
