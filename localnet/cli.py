@@ -76,8 +76,10 @@ set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
 
 
 @main.command()
-@config_argument
-@click.option("--epochs", type=click.IntRange(min=0), help="Override train.epochs.")
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--resume", type=click.Path(file_okay=False, path_type=Path),
+              help="Continue the run in this directory from its newest valid checkpoint (no CONFIG).")
+@click.option("--epochs", type=click.IntRange(min=0), help="Override train.epochs (also when resuming).")
 @set_option
 @click.option("--seed", type=int, help="Override the seed (init, feedback matrices, data order).")
 @click.option("--backend", type=click.Choice(["numpy", "cupy"]), help="Array backend (default: the config's, numpy).")
@@ -88,17 +90,28 @@ set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
 @click.option("--force", is_flag=True, help="Allow --out to be a directory that already holds a run.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar per epoch.")
 @friendly_errors
-def run(config: str, epochs: int | None, sets: tuple[str, ...], seed: int | None, backend: str | None,
-        data_dir: str | None, out: Path | None, force: bool, progress: bool) -> None:
+def run(config: str | None, resume: Path | None, epochs: int | None, sets: tuple[str, ...], seed: int | None,
+        backend: str | None, data_dir: str | None, out: Path | None, force: bool, progress: bool) -> None:
     """Train the experiment in CONFIG (a TOML file, e.g. models/mnist_fc_bp.toml).
 
     Prints one line per epoch (train loss, train error, test error) and writes the run
-    directory: config.toml, metrics.jsonl, params.npz and summary.json.
+    directory: config.toml, metrics.jsonl, params.npz, summary.json and checkpoints/.
+    `localnet run --resume RUN_DIR` continues an interrupted run where it stopped.
     """
-    from .run import run_experiment  # noqa: PLC0415
+    from .run import resume_experiment, run_experiment  # noqa: PLC0415
 
-    cfg = _load(config, sets, seed, backend, epochs)
-    summary, run_dir = run_experiment(cfg, data_dir, out, force, echo=click.echo, progress=_tqdm_progress(progress))
+    if resume is not None:
+        if config is not None or sets or seed is not None or backend is not None or out is not None:
+            raise click.UsageError("--resume takes no CONFIG, --set, --seed, --backend or --out: "
+                                   "the run continues with its saved config (only --epochs may change)")
+        summary, run_dir = resume_experiment(resume, data_dir, epochs, echo=click.echo,
+                                             progress=_tqdm_progress(progress))
+    else:
+        if config is None:
+            raise click.UsageError("missing CONFIG: e.g. localnet run models/mnist_fc_fa.toml (or --resume RUN_DIR)")
+        cfg = _load(config, sets, seed, backend, epochs)
+        summary, run_dir = run_experiment(cfg, data_dir, out, force, echo=click.echo,
+                                          progress=_tqdm_progress(progress))
     click.echo(f"done: best test error {summary['best_test_error']:.2f}% (epoch {summary['best_epoch']}), "
                f"final test error {summary['test_error']:.2f}%, {summary['examples_per_second']:,.0f} ex/s -> "
                f"{run_dir}" if summary["epochs"] else f"done: no epochs run -> {run_dir}")

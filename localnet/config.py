@@ -63,10 +63,14 @@ class TrainConfig:
 
     epochs: int = 30
     eval_train: bool = True  # clean pass over the training set after each epoch for train error
+    checkpoint_every: int = 1000  # steps between mid-epoch checkpoints (0: only at epoch ends)
+    keep_checkpoints: int = 2  # newest checkpoints kept in the run directory
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
             raise ValueError(f"epochs must be >= 0, got {self.epochs}")
+        if self.checkpoint_every < 0 or self.keep_checkpoints < 1:
+            raise ValueError("checkpoint_every must be >= 0 and keep_checkpoints >= 1")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy as np
 from . import __version__
 from .backend import get_backend
 from .config import RunConfig, config_to_dict, dump_toml
+from .checkpoint import Checkpointer
 from .errors import LocalnetError
 from .guard import FiniteGuard, check_parameters
 from .lock import LOCK_NAME, RunLock, _alive
@@ -97,12 +98,13 @@ def _json_row(row: EpochMetrics) -> str:
 
 
 def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | None = None, force: bool = False,
-                   echo: Callable[[str], None] = print, progress: Callable[[int, int], Any] | None = None
-                   ) -> tuple[dict[str, Any], Path]:
+                   echo: Callable[[str], None] = print, progress: Callable[[int, int], Any] | None = None,
+                   resume: bool = False) -> tuple[dict[str, Any], Path]:
     """Train `config` and save its run directory. Returns (summary, run directory).
 
     Everything that can fail on bad input (data, backend, wiring) is checked before the
-    run directory is created, so a failed start leaves nothing behind.
+    run directory is created, so a failed start leaves nothing behind. resume: continue
+    the run in `out` from its newest valid checkpoint (see `resume_experiment`).
     """
     backend = get_backend(config.backend, config.dtype)
     arrays, dataset = load_data(config, data_dir)
@@ -110,22 +112,45 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
         raise LocalnetError(f"data.batch_size = {config.data.batch_size} is larger than the "
                             f"{len(arrays[0])} training examples: lower it")
     network = build_network(config, backend, dataset.input_shape, dataset.num_classes)
-    run_dir = prepare_run_dir(out or default_run_dir(config), force)
+    run_dir = out if resume and out is not None else prepare_run_dir(out or default_run_dir(config), force)
     with RunLock(run_dir):
-        return _train_into(config, network, backend, arrays, dataset, run_dir, echo, progress)
+        return _train_into(config, network, backend, arrays, dataset, run_dir, echo, progress, resume)
+
+
+def resume_experiment(run_dir: Path, data_dir: str | None = None, epochs: int | None = None,
+                      echo: Callable[[str], None] = print, progress: Callable[[int, int], Any] | None = None
+                      ) -> tuple[dict[str, Any], Path]:
+    """Continue the run in `run_dir` from its newest valid checkpoint, with its saved config
+    (optionally training to a different number of `epochs`)."""
+    from .config import load_config  # noqa: PLC0415
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.toml").is_file():
+        raise LocalnetError(f"--resume {run_dir}: no config.toml there, so it is not a run directory: "
+                            "pass the directory `localnet run` created")
+    config = load_config(run_dir / "config.toml", [] if epochs is None else [f"train.epochs={epochs}"])
+    return run_experiment(config, data_dir, run_dir, echo=echo, progress=progress, resume=True)
 
 
 def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple[np.ndarray, ...], dataset: Any,
-                run_dir: Path, echo: Callable[[str], None], progress: Callable[[int, int], Any] | None
-                ) -> tuple[dict[str, Any], Path]:
-    (run_dir / "config.toml").write_text(dump_toml(config_to_dict(config)), encoding="utf-8")
+                run_dir: Path, echo: Callable[[str], None], progress: Callable[[int, int], Any] | None,
+                resume: bool) -> tuple[dict[str, Any], Path]:
+    trainer = Trainer(config, network, backend, dataset.num_classes)
+    checkpoints = Checkpointer(run_dir, network, config.train.keep_checkpoints, warn=echo)
+    trainer.checkpoint_every, trainer.on_checkpoint = config.train.checkpoint_every, checkpoints
+    position, history = None, []
+    if resume:
+        position, history, path = checkpoints.load_latest()
+        trainer.step_count = position.step
+        echo(f"resuming {run_dir} from {path.name}: epoch {position.epoch}, step {position.step}")
+    else:
+        (run_dir / "config.toml").write_text(dump_toml(config_to_dict(config)), encoding="utf-8")
+    # metrics.jsonl holds exactly the checkpoint's epochs, so a resumed log has no gaps or repeats.
+    (run_dir / "metrics.jsonl").write_text("".join(_json_row(row) + "\n" for row in history), encoding="utf-8")
     echo(f"run {config.name}: {network.parameter_count():,} parameters, rule "
          f"{config_to_dict(config)['rule']['name']}, backend {backend.name}, {len(arrays[0])} train / "
          f"{len(arrays[2])} test examples -> {run_dir}")
-
-    trainer = Trainer(config, network, backend, dataset.num_classes)
-    metrics = (run_dir / "metrics.jsonl").open("w", encoding="utf-8")
-
+    metrics = (run_dir / "metrics.jsonl").open("a", encoding="utf-8")
     network.engine.add_tap(FiniteGuard(backend.xp))
 
     def on_epoch(row: EpochMetrics) -> None:
@@ -137,7 +162,7 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
              f"({row.seconds:.1f} s, {row.examples_per_second:,.0f} ex/s)")
 
     with metrics:
-        history = trainer.fit(arrays, config.train.epochs, on_epoch, progress)
+        history = trainer.fit(arrays, config.train.epochs, on_epoch, progress, position, history)
     save_params(network, run_dir / "params.npz")
     summary = summarize(history, config, network)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

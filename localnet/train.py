@@ -6,6 +6,7 @@ once (uint8 images and int labels), and metric sums come back once per epoch.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,6 +36,25 @@ class EpochMetrics:
     examples_per_second: float
 
 
+@dataclass
+class Position:
+    """Where training stands: the next batch to run, and the running sums of the epoch.
+
+    epoch is 1-based; pass_index / batch_index count within the epoch's passes; step is
+    the global step count; loss_sum / counted / seconds accumulate over the epoch so far;
+    augment_state is the augmentation generator's state inside the current pass.
+    """
+
+    epoch: int = 1
+    pass_index: int = 0
+    batch_index: int = 0
+    step: int = 0
+    loss_sum: float = 0.0
+    counted: int = 0
+    seconds: float = 0.0
+    augment_state: dict | None = None
+
+
 def batches(n: int, batch_size: int, order: np.ndarray | None) -> Iterator[np.ndarray | slice]:
     """Index arrays (or slices, when unshuffled) covering range(n); the last may be short."""
     for start in range(0, n, batch_size):
@@ -56,6 +76,11 @@ class Trainer:
         self.eye = self.xp.eye(num_classes, dtype=backend.dtype)
         self.scale = backend.dtype.type(1 / 255)
         self.step_count = 0
+        self.position = Position()
+        # Checkpoint hook: on_checkpoint(position, history or None) every `checkpoint_every`
+        # steps (history None: mid-epoch) and at each epoch end (with the history so far).
+        self.checkpoint_every = 0
+        self.on_checkpoint: Callable[[Position, list[EpochMetrics] | None], None] | None = None
 
     def to_device(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any, Any]:
         """Data in: one copy of a uint8 batch and its labels, then scale and one-hot on the backend."""
@@ -63,34 +88,51 @@ class Trainer:
         yd = self.backend.to_device(y)
         return xd, yd, self.eye[yd]
 
-    def train_epoch(self, epoch: int, x: np.ndarray, y: np.ndarray, progress: Any = None) -> tuple[float, float]:
+    def train_epoch(self, epoch: int, x: np.ndarray, y: np.ndarray, progress: Any = None,
+                    position: Position | None = None) -> tuple[float, float]:
         """One epoch: each pass of the rule's schedule over (x, y), each in its own shuffled
         order. Returns (mean training loss over the passes that learn from labels, seconds).
+
+        position: where to start inside the epoch (a resumed checkpoint); it is advanced in
+        place; `on_checkpoint` is called every `checkpoint_every` steps.
         """
         data = self.config.data
         passes = self.network.rule.passes()
-        loss_sum = self.xp.zeros((), dtype=self.backend.dtype)
-        counted = 0
+        pos = position if position is not None else Position(epoch=epoch, step=self.step_count)
+        loss_sum = self.xp.asarray(pos.loss_sum, dtype=self.backend.dtype)
         output = self.network.output.layer
-        start = time.perf_counter()
-        for number, plan in enumerate(passes):
+        start = time.perf_counter() - pos.seconds
+        for number in range(pos.pass_index, len(passes)):
+            plan = passes[number]
             stream = ("data", f"epoch{epoch}") if number == 0 else ("data", f"epoch{epoch}", f"pass{number}")
             order = rng_for(self.config.seed, *stream).permutation(len(x)) if data.shuffle else None
             counts = learns_from_labels(plan)
-            augment = None if data.augment.is_identity else rng_for(self.config.seed, "augment", *stream[1:])
-            for index in batches(len(x), data.batch_size, order):
+            if not data.augment.is_identity and pos.augment_state is None:
+                pos.augment_state = rng_for(self.config.seed, "augment", *stream[1:]).bit_generator.state
+            augment = None if pos.augment_state is None else np.random.Generator(np.random.PCG64())
+            if augment is not None:
+                augment.bit_generator.state = pos.augment_state
+            for index in itertools.islice(batches(len(x), data.batch_size, order), pos.batch_index, None):
                 xb = x[index] if augment is None else augment_batch(x[index], data.augment, augment)
                 xd, _, onehot = self.to_device(xb, y[index])
                 probs = self.network.step(self.step_count, xd, onehot, plan)
                 if counts:
                     loss_sum += output.loss(probs, onehot) * len(xd)
-                    counted += len(xd)
+                    pos.counted += len(xd)
                 self.step_count += 1
+                pos.batch_index += 1
+                pos.step = self.step_count
                 if progress is not None:
                     progress.update(len(xd))
+                if self.checkpoint_every and self.step_count % self.checkpoint_every == 0:
+                    pos.augment_state = None if augment is None else augment.bit_generator.state
+                    pos.seconds = time.perf_counter() - start
+                    pos.loss_sum = float(self.backend.to_host(loss_sum))
+                    self.on_checkpoint(pos, None)
+            pos.pass_index, pos.batch_index, pos.augment_state = number + 1, 0, None
         self.backend.synchronize()
         seconds = time.perf_counter() - start
-        return float(self.backend.to_host(loss_sum)) / max(counted, 1), seconds
+        return float(self.backend.to_host(loss_sum)) / max(pos.counted, 1), seconds
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(mean cross-entropy, error %) of the current network on (x, y); no learning."""
@@ -106,22 +148,30 @@ class Trainer:
         return float(loss) / len(x), 100.0 * float(wrong) / len(x)
 
     def fit(self, dataset: Any, epochs: int, on_epoch: Callable[[EpochMetrics], None] | None = None,
-            progress: Callable[[int, int], Any] | None = None) -> list[EpochMetrics]:
-        """Train for `epochs`, evaluating after each; returns every epoch's metrics.
+            progress: Callable[[int, int], Any] | None = None, resume: Position | None = None,
+            history: list[EpochMetrics] | None = None) -> list[EpochMetrics]:
+        """Train up to epoch `epochs`, evaluating after each; returns every epoch's metrics.
 
-        progress(epoch, total_examples) may return a tqdm-like bar (with update/close).
+        progress(epoch, total_examples) may return a tqdm-like bar (with update/close);
+        resume: the position of a checkpoint to continue from, with its `history`.
         """
         x_train, y_train, x_test, y_test = dataset
-        history = []
-        for epoch in range(1, epochs + 1):
+        history = list(history or [])
+        first = resume.epoch if resume is not None else 1
+        for epoch in range(first, epochs + 1):
+            position = resume if resume is not None and epoch == first else Position(epoch=epoch, step=self.step_count)
+            self.position = position
             bar = progress(epoch, len(x_train) * len(self.network.rule.passes())) if progress else None
-            train_loss, seconds = self.train_epoch(epoch, x_train, y_train, bar)
+            train_loss, seconds = self.train_epoch(epoch, x_train, y_train, bar, position)
             if bar is not None:
                 bar.close()
             train_error = self.evaluate(x_train, y_train)[1] if self.config.train.eval_train else float("nan")
             test_loss, test_error = self.evaluate(x_test, y_test)
             row = EpochMetrics(epoch, train_loss, train_error, test_loss, test_error, seconds, len(x_train) / seconds)
             history.append(row)
+            self.position = Position(epoch=epoch + 1, step=self.step_count)
             if on_epoch is not None:
                 on_epoch(row)
+            if self.on_checkpoint is not None:
+                self.on_checkpoint(self.position, history)
         return history

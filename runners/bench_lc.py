@@ -7,12 +7,19 @@ region), and a large numpy sgemm as the machine's practical peak. Each op counts
 2 * P * B * K * C_out flops. Implementations alternate within every round so that drift in
 machine load hits both alike; the best round of each is kept.
 
+Threads: numpy's BLAS and torch use the same count: torch is set to OPENBLAS_NUM_THREADS (or
+OMP_NUM_THREADS) when either is set. On a shared machine, multi-threaded per-position GEMMs
+stall at every thread barrier whenever a core is taken (seconds instead of tens of ms), so
+there compare single-threaded CPU time:
+
     python -m runners.bench_lc [--batch 128] [--repeats 3] [--json out.json]
+    OPENBLAS_NUM_THREADS=1 python -m runners.bench_lc --cpu-time
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,20 +36,28 @@ CIFAR_LC = [((32, 32, 3), 5, 64, 2), ((16, 16, 64), 5, 128, 2), ((8, 8, 128), 3,
 OPS = ("forward", "weight_grads", "transpose")
 
 
-def best_time(fn: Callable[[], Any], calls: int = 1) -> float:
-    """Seconds per call of fn over one timed round of `calls` calls."""
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls
+def timed(fn: Callable[[], Any], clock: Callable[[], float] = time.perf_counter) -> float:
+    """Seconds that one call of fn takes on `clock` (wall time, or process_time for CPU time)."""
+    start = clock()
+    fn()
+    return clock() - start
 
 
-def sgemm_peak(n: int = 2048, rounds: int = 5) -> float:
+def sgemm_peak(n: int = 2048, rounds: int = 5, clock: Callable[[], float] = time.perf_counter) -> float:
     """GFLOP/s of the best of `rounds` numpy float32 (n x n) @ (n x n) products."""
     rng = np.random.default_rng(0)
     a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
     a @ b
-    return 2 * n**3 / min(best_time(lambda: a @ b) for _ in range(rounds)) / 1e9
+    return 2 * n**3 / min(timed(lambda: a @ b, clock) for _ in range(rounds)) / 1e9
+
+
+def match_torch_threads() -> None:
+    """Give torch numpy's BLAS thread count where the environment pins it."""
+    import torch  # noqa: PLC0415
+
+    pinned = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    if pinned and pinned.isdigit() and int(pinned) > 0:
+        torch.set_num_threads(int(pinned))
 
 
 def ours(in_shape: tuple[int, int, int], kernel: int, c_out: int, stride: int, batch: int) -> dict[str, Callable]:
@@ -100,12 +115,14 @@ def torch_unfold_lc(in_shape: tuple[int, int, int], kernel: int, c_out: int, str
     return {"forward": forward, "weight_grads": weight_grads, "transpose": transpose}
 
 
-def run_lc_bench(batch: int = 128, repeats: int = 3, echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
+def run_lc_bench(batch: int = 128, repeats: int = 3, echo: Callable[[str], None] = print,
+                 cpu_time: bool = False) -> list[dict[str, Any]]:
     """Time each CIFAR-LC layer's three ops, ours vs torch; print a table and return one row per op.
 
-    Row keys: layer, op, flops, ours_s, torch_s, ours_gflops, torch_gflops, vs_torch
-    (torch time / our time: > 1 means we are faster), vs_peak (our GFLOP/s / sgemm peak),
-    sgemm_gflops, batch, repeats.
+    cpu_time: time with process_time (CPU seconds of this process, all threads) instead of the
+    wall clock; meaningful single-threaded on a loaded machine. Row keys: layer, op, flops,
+    ours_s, torch_s, ours_gflops, torch_gflops, vs_torch (torch time / our time: > 1 means we
+    are faster), vs_peak (our GFLOP/s / sgemm peak), sgemm_gflops, batch, repeats, clock.
     """
     try:
         import torch  # noqa: F401, PLC0415
@@ -113,10 +130,14 @@ def run_lc_bench(batch: int = 128, repeats: int = 3, echo: Callable[[str], None]
         raise LocalnetError("bench_lc needs torch as the reference: pip install -e '.[test]'") from None
     from .bench import environment  # noqa: PLC0415
 
+    match_torch_threads()
     env = environment()
-    echo(f"LC kernels, CIFAR-LC layers, batch {batch}, float32, best of {repeats} rounds; {env['cpu']} "
-         f"({env['cores']} cores), numpy {env['numpy']}, torch {env['torch']} ({env['torch_threads']} threads)")
-    peak = max(sgemm_peak() for _ in range(2))
+    clock, clock_name = (time.process_time, "CPU time") if cpu_time else (time.perf_counter, "wall time")
+    blas_threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    echo(f"LC kernels, CIFAR-LC layers, batch {batch}, float32, best of {repeats} rounds, {clock_name}; {env['cpu']} "
+         f"({env['cores']} cores), numpy {env['numpy']} (OPENBLAS_NUM_THREADS={blas_threads}), "
+         f"torch {env['torch']} ({env['torch_threads']} threads)")
+    peak = sgemm_peak(clock=clock)
     echo(f"numpy sgemm peak (2048^3): {peak:.1f} GFLOP/s")
     echo(f"{'layer':<22} {'op':<13} {'ours ms':>8} {'GF/s':>6} {'torch ms':>9} {'GF/s':>6} {'vs torch':>9} {'vs peak':>8}")
     rows = []
@@ -129,12 +150,12 @@ def run_lc_bench(batch: int = 128, repeats: int = 3, echo: Callable[[str], None]
             mine[op](), theirs[op]()  # warm up (allocator, thread pools)
             best_ours = best_torch = float("inf")
             for _ in range(repeats):  # alternate so that load drift hits both
-                best_ours = min(best_ours, best_time(mine[op]))
-                best_torch = min(best_torch, best_time(theirs[op]))
+                best_ours = min(best_ours, timed(mine[op], clock))
+                best_torch = min(best_torch, timed(theirs[op], clock))
             row = {"layer": name, "op": op, "flops": flops, "ours_s": best_ours, "torch_s": best_torch,
                    "ours_gflops": flops / best_ours / 1e9, "torch_gflops": flops / best_torch / 1e9,
                    "vs_torch": best_torch / best_ours, "vs_peak": flops / best_ours / 1e9 / peak,
-                   "sgemm_gflops": peak, "batch": batch, "repeats": repeats}
+                   "sgemm_gflops": peak, "batch": batch, "repeats": repeats, "clock": clock_name}
             rows.append(row)
             echo(f"{name:<22} {op:<13} {best_ours * 1e3:>8.1f} {row['ours_gflops']:>6.1f} {best_torch * 1e3:>9.1f} "
                  f"{row['torch_gflops']:>6.1f} {row['vs_torch']:>8.2f}x {row['vs_peak']:>7.0%}")
@@ -147,9 +168,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cpu-time", action="store_true", help="time CPU seconds instead of wall time")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    rows = run_lc_bench(args.batch, args.repeats)
+    rows = run_lc_bench(args.batch, args.repeats, cpu_time=args.cpu_time)
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
 

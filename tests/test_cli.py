@@ -199,3 +199,16 @@ def test_real_process_prints_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "localnet.cli", "run", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
+
+
+def test_resume_extends_a_finished_run(tmp_path, data_dir):
+    out = tmp_path / "run"
+    config = write_config(tmp_path, TINY.format(rule="fa"))
+    assert invoke("run", config, "--data-dir", data_dir, "--out", out).exit_code == 0
+    result = invoke("run", "--resume", out, "--epochs", "3", "--data-dir", data_dir)
+    assert result.exit_code == 0, result.output
+    assert "resuming" in result.output and "epoch   3/3" in result.output
+    epochs = [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2, 3]
+    both = invoke("run", config, "--resume", out)
+    assert both.exit_code == 2 and "--resume takes no CONFIG" in both.output

@@ -56,25 +56,26 @@ def image_shape(in_shape: tuple[int, ...], layer: str) -> tuple[int, int, int]:
 # `backend64` fixture finds CuPy; `PatchGeometry(..., gpu_kernel=False)` uses the strided adds.
 _COL2IM_CUDA = r"""
     // Thread i -> (y, x, c, b) in C order, so neighbouring threads read neighbouring cols.
-    // cols: contiguous (P, K, B) = (out_h, out_w, k, k, C, B); out: contiguous (B, H, W, C).
+    // cols: contiguous (P, K, B) = (out_h, out_w, kernel, kernel, channels, batch);
+    // out: contiguous (batch, height, width, channels).
     long long t = i;
-    const long long b = t % B; t /= B;
-    const int c = t % C; t /= C;
-    const int xx = t % W;
-    const int yy = t / W;
+    const long long b = t % batch; t /= batch;
+    const int c = t % channels; t /= channels;
+    const int xx = t % width;
+    const int yy = t / width;
     const int py = yy + pad_top, px = xx + pad_left;
     double acc = 0;
-    for (int ki = 0; ki < k; ++ki) {
+    for (int ki = 0; ki < kernel; ++ki) {
         const int dy = py - ki;
-        if (dy < 0 || dy % s != 0 || dy / s >= out_h) continue;
-        for (int kj = 0; kj < k; ++kj) {
+        if (dy < 0 || dy % stride != 0 || dy / stride >= out_h) continue;
+        for (int kj = 0; kj < kernel; ++kj) {
             const int dx = px - kj;
-            if (dx < 0 || dx % s != 0 || dx / s >= out_w) continue;
-            const long long p = (long long)(dy / s) * out_w + dx / s;
-            acc += cols[((p * k + ki) * k + kj) * C * B + (long long)c * B + b];
+            if (dx < 0 || dx % stride != 0 || dx / stride >= out_w) continue;
+            const long long p = (long long)(dy / stride) * out_w + dx / stride;
+            acc += cols[(((p * kernel + ki) * kernel + kj) * channels + c) * batch + b];
         }
     }
-    out[((b * H + yy) * W + xx) * C + c] = acc;
+    out[((b * height + yy) * width + xx) * channels + c] = acc;
 """
 
 
@@ -104,19 +105,23 @@ class PatchGeometry:
         self._gather = None
         if backend.name == "cupy" and gpu_kernel:
             self._gather = self.xp.ElementwiseKernel(
-                "raw T cols, int32 B, int32 H, int32 W, int32 C, int32 k, int32 s, int32 out_h, "
-                "int32 out_w, int32 pad_top, int32 pad_left", "raw T out", _COL2IM_CUDA, "localnet_col2im")
+                "raw T cols, int32 batch, int32 height, int32 width, int32 channels, int32 kernel, int32 stride, "
+                "int32 out_h, int32 out_w, int32 pad_top, int32 pad_left", "raw T out", _COL2IM_CUDA,
+                "localnet_col2im")
 
     def im2col(self, x: Any) -> Any:
         """Patches of x (B, H, W, C) as columns (P, B, K); position p = row * out_w + column."""
         xp = self.xp
         batch, (h, w, c), k, s = x.shape[0], self.in_shape, self.kernel, self.stride
         top, bottom, left, right = self.pads
-        padded = xp.zeros((batch, *self.padded_hw, c), dtype=x.dtype)
-        padded[:, top:top + h, left:left + w] = x
-        # A read-only window view (B, out_h, out_w, k, k, C) of the padded image: moving one
-        # output position moves s pixels, one kernel offset moves one pixel. Copying it is the
-        # whole of im2col; the innermost (kj, C) pair is one contiguous run per patch row.
+        padded = x
+        if any(self.pads):
+            padded = xp.zeros((batch, *self.padded_hw, c), dtype=x.dtype)
+            padded[:, top:top + h, left:left + w] = x
+        # A window view (B, out_h, out_w, k, k, C) of the padded image, only ever read: moving
+        # one output position moves s pixels, one kernel offset moves one pixel. Copying it is
+        # the whole of im2col; for a contiguous image the innermost (kj, C) pair is one
+        # contiguous run per patch row. Explicit strides make it correct for any input strides.
         sb, sh, sw, sc = padded.strides
         windows = xp.lib.stride_tricks.as_strided(
             padded, (batch, self.out_h, self.out_w, k, k, c), (sb, s * sh, s * sw, sh, sw, sc))
@@ -140,6 +145,6 @@ class PatchGeometry:
             return out
         columns6 = batch_last.reshape(self.out_h, self.out_w, k, k, c, batch)
         padded = xp.zeros((*self.padded_hw, c, batch), dtype=cols.dtype)
-        for ki, kj, rows, cols_ in self.offsets:  # k*k strided block adds; overlaps accumulate
-            padded[rows, cols_] += columns6[:, :, ki, kj]
+        for ki, kj, rows, columns in self.offsets:  # k*k strided block adds; overlaps accumulate
+            padded[rows, columns] += columns6[:, :, ki, kj]
         return xp.ascontiguousarray(padded[top:top + h, left:left + w].transpose(3, 0, 1, 2))

@@ -30,7 +30,8 @@ def torch_conv_same(x: torch.Tensor, kernel_tf: torch.Tensor, bias: torch.Tensor
 
     (top, bottom), (left, right) = pads(x.shape[1]), pads(x.shape[2])
     xt = F.pad(x.permute(0, 3, 1, 2), (left, right, top, bottom))
-    return F.conv2d(xt, kernel_tf.permute(3, 2, 0, 1), bias, stride=stride).permute(0, 2, 3, 1)
+    weight = kernel_tf.permute(3, 2, 0, 1).contiguous()  # OIHW; torch's slow_conv2d wants it contiguous
+    return F.conv2d(xt, weight, bias, stride=stride).permute(0, 2, 3, 1)
 
 
 def rel_err(got: np.ndarray, want: np.ndarray) -> float:

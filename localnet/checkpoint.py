@@ -1,0 +1,123 @@
+"""Checkpoints: everything needed to continue a run exactly, in an npz (never pickle).
+
+A checkpoint holds every parameter (forward, feedback, inverses), every optimizer's state,
+each layer's noise-generator state, and the trainer's position (epoch, pass, batch, step,
+running sums, augmentation-generator state) plus the metrics so far. Files are written
+atomically (temporary file, fsync, rename) as checkpoints/ckpt-<step>.npz; the newest
+`keep` are kept. Loading uses allow_pickle=False and skips a corrupt or partial file
+with a warning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import LocalnetError
+from .network import Network
+from .train import EpochMetrics, Position
+
+FOLDER = "checkpoints"
+
+
+def _text(value: Any) -> np.ndarray:
+    return np.frombuffer(json.dumps(value).encode(), dtype=np.uint8)
+
+
+def _untext(array: np.ndarray) -> Any:
+    return json.loads(array.tobytes().decode())
+
+
+def network_state(network: Network) -> dict[str, np.ndarray]:
+    """Host copies of every array that defines the network's learning state."""
+    to_host, state = network.backend.to_host, {}
+    for name, value in network.parameters().items():
+        state[f"param/{name}"] = to_host(value)
+    for node in network.nodes:
+        for tag, opt in (("adam", node.optimizer), ("inverse_adam", node.inverse_optimizer)):
+            if opt is None:
+                continue
+            state[f"{tag}/{node.name}/t"] = np.array(opt.t)
+            for key, value in opt.state().items():
+                state[f"{tag}/{node.name}/{key}"] = to_host(value)
+        if isinstance(node.rng, np.random.Generator):
+            state[f"rng/{node.name}"] = _text(node.rng.bit_generator.state)
+    return state
+
+
+def restore_network(network: Network, state: dict[str, np.ndarray]) -> None:
+    """Write a checkpoint's arrays back into the network, in place (shapes must match)."""
+    def put(target: Any, value: np.ndarray, name: str) -> None:
+        if tuple(target.shape) != tuple(value.shape):
+            raise ValueError(f"{name} has shape {value.shape}, the network expects {tuple(target.shape)}")
+        target[...] = network.backend.to_device(value)
+
+    for name, target in network.parameters().items():
+        put(target, state[f"param/{name}"], name)
+    for node in network.nodes:
+        for tag, opt in (("adam", node.optimizer), ("inverse_adam", node.inverse_optimizer)):
+            if opt is None:
+                continue
+            opt.t = int(state[f"{tag}/{node.name}/t"])
+            for key, target in opt.state().items():
+                put(target, state[f"{tag}/{node.name}/{key}"], f"{tag}/{node.name}/{key}")
+        if isinstance(node.rng, np.random.Generator):
+            node.rng.bit_generator.state = _untext(state[f"rng/{node.name}"])
+
+
+class Checkpointer:
+    """Writes checkpoints of `network` into run_dir/checkpoints and finds the newest valid one."""
+
+    def __init__(self, run_dir: Path, network: Network, keep: int = 3, warn: Callable[[str], None] = print) -> None:
+        self.folder = Path(run_dir) / FOLDER
+        self.network = network
+        self.keep = keep
+        self.warn = warn
+        self.history: list[EpochMetrics] = []
+
+    def __call__(self, position: Position, history: list[EpochMetrics] | None) -> None:
+        """The Trainer's checkpoint hook (mid-epoch: history None, the last epoch-end history is used)."""
+        if history is not None:
+            self.history = list(history)
+        self.save(position)
+
+    def save(self, position: Position) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        state = network_state(self.network)
+        state["trainer/position"] = _text(dataclasses.asdict(position))
+        state["trainer/history"] = _text([dataclasses.asdict(row) for row in self.history])
+        path = self.folder / f"ckpt-{position.step:010d}.npz"
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **state)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        for old in sorted(self.folder.glob("ckpt-*.npz"))[:-self.keep]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def load_latest(self) -> tuple[Position, list[EpochMetrics], Path]:
+        """Restore the newest valid checkpoint into the network; skip broken ones with a warning."""
+        candidates = sorted(self.folder.glob("ckpt-*.npz"), reverse=True)
+        for path in candidates:
+            try:
+                # Open the file ourselves: np.load leaks its handle when the zip is corrupt.
+                with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
+                    state = {key: data[key] for key in data.files}
+                position = Position(**_untext(state["trainer/position"]))
+                history = [EpochMetrics(**row) for row in _untext(state["trainer/history"])]
+                restore_network(self.network, state)
+            except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as err:
+                self.warn(f"warning: skipping checkpoint {path} ({type(err).__name__}: {err})")
+                continue
+            self.history = history
+            return position, history, path
+        raise LocalnetError(f"no valid checkpoint in {self.folder}: start a new run instead of --resume")
