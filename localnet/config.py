@@ -47,12 +47,17 @@ class DataConfig:
     eval_batch_size: int = 1000
     limit_train: int = 0  # use only the first N training examples (0: all); for quick runs
     limit_test: int = 0
+    # Input scaling: "unit" maps pixels to [0, 1]; "standardize" then subtracts the training
+    # set's mean pixel value and divides by its std (one scalar each). The paper names none.
+    normalize: str = "unit"
     # Training-time augmentation ([data.augment]); off unless a config asks (CIFAR-10 configs do).
     augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(flip="none", crop_padding=0))
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.eval_batch_size < 1:
             raise ValueError(f"batch_size and eval_batch_size must be >= 1, got {self.batch_size}, {self.eval_batch_size}")
+        if self.normalize not in ("unit", "standardize"):
+            raise ValueError(f"normalize must be 'unit' or 'standardize', got {self.normalize!r}")
         if self.limit_train < 0 or self.limit_test < 0:
             raise ValueError("limit_train and limit_test must be >= 0 (0 means all)")
 

@@ -100,8 +100,9 @@ def build_network(config: RunConfig, backend: Backend, input_shape: Sequence[int
         cls = next(LAYERS.get(n) for n in LAYERS.names() if LAYERS.get(n).Spec is type(spec))
         layer = cls(spec, shape, backend, rng_for(config.seed, "init", name))
         layers.append(layer)
-        infos.append(LayerInfo(name, index, count, layer.in_shape, layer.out_shape,
-                               tuple(layer.params["W"].shape), output_spec.units))
+        weight_shape = tuple(layer.params["W"].shape) if "W" in layer.params else ()
+        infos.append(LayerInfo(name, index, count, layer.in_shape, layer.out_shape, weight_shape,
+                               output_spec.units, layer.fans))
         shape = layer.out_shape
 
     channels = [Channel(INPUT, infos[0].name, "forward")]

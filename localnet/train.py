@@ -75,6 +75,7 @@ class Trainer:
         self.xp = backend.xp
         self.eye = self.xp.eye(num_classes, dtype=backend.dtype)
         self.scale = backend.dtype.type(1 / 255)
+        self.shift = backend.dtype.type(0)
         self.step_count = 0
         self.position = Position()
         # Checkpoint hook: on_checkpoint(position, history or None) every `checkpoint_every`
@@ -82,9 +83,18 @@ class Trainer:
         self.checkpoint_every = 0
         self.on_checkpoint: Callable[[Position, list[EpochMetrics] | None], None] | None = None
 
+    def standardize_from(self, x: np.ndarray) -> None:
+        """Use the mean and std of the training pixels x (uint8) for data.normalize = "standardize":
+        inputs become (x / 255 - mean) / std, computed as x * scale + shift."""
+        values = x.reshape(-1)
+        mean = float(values.mean(dtype=np.float64)) / 255
+        std = float(values.std(dtype=np.float64)) / 255
+        self.scale = self.backend.dtype.type(1 / (255 * std))
+        self.shift = self.backend.dtype.type(-mean / std)
+
     def to_device(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any, Any]:
         """Data in: one copy of a uint8 batch and its labels, then scale and one-hot on the backend."""
-        xd = self.backend.to_device(x).astype(self.backend.dtype) * self.scale
+        xd = self.backend.to_device(x).astype(self.backend.dtype) * self.scale + self.shift
         yd = self.backend.to_device(y)
         return xd, yd, self.eye[yd]
 
@@ -156,6 +166,8 @@ class Trainer:
         resume: the position of a checkpoint to continue from, with its `history`.
         """
         x_train, y_train, x_test, y_test = dataset
+        if self.config.data.normalize == "standardize":
+            self.standardize_from(x_train)
         history = list(history or [])
         first = resume.epoch if resume is not None else 1
         for epoch in range(first, epochs + 1):

@@ -56,6 +56,12 @@ class Layer:
         raise NotImplementedError
 
     @property
+    def fans(self) -> tuple[int, int]:
+        """(fan_in, fan_out) for Glorot init of W and of W-shaped feedback matrices (FA's B,
+        TP's V). Default: all inputs and all outputs (dense); patch layers override it."""
+        return int(np.prod(self.in_shape)), self.units
+
+    @property
     def units(self) -> int:
         """Number of output units, prod(out_shape)."""
         return int(np.prod(self.out_shape))

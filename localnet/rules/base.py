@@ -29,8 +29,13 @@ class LayerInfo:
     count: int  # number of layers in the network
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
-    weight_shape: tuple[int, ...]
+    weight_shape: tuple[int, ...]  # () for a parameter-free layer (flatten)
     output_units: int  # units of the network's output layer
+    fans: tuple[int, int] = (1, 1)  # the layer's Glorot (fan_in, fan_out)
+
+    @property
+    def has_params(self) -> bool:
+        return bool(self.weight_shape)
 
     @property
     def role(self) -> str:
@@ -80,15 +85,17 @@ class Rule:
 def error_step(node: Any, delta: Any, down: Any | None) -> list[tuple[str, Any]]:
     """The local step shared by BP, FA and DFA once delta = dL/da is known at `node`.
 
-    Sends `down^T delta` to the layer below when the node has a feedback channel and a
-    matrix `down` (computed before the update, so BP uses the forward pass's W), then
-    updates W, b from delta and the cached input.
+    Sends `down^T delta` to the layer below when the node has a feedback channel
+    (computed before the update, so BP uses the forward pass's W; `down` is None for a
+    parameter-free layer such as flatten, whose transpose is a reshape), then updates W, b
+    from delta and the cached input.
     """
     layer = node.layer
     out = []
-    if down is not None and "feedback" in node.sends:
+    if "feedback" in node.sends:
         out.append(("feedback", layer.transpose(delta, down)))
-    node.update(layer.weight_grads(node.x, delta))
+    if layer.params:
+        node.update(layer.weight_grads(node.x, delta))
     return out
 
 

@@ -26,4 +26,4 @@ class BP(Rule):
             delta = label_delta(node, message)
         else:  # hidden layer: dL/dh from above
             delta = message.payload * node.layer.derivative(node.a, node.h)
-        return error_step(node, delta, node.params["W"])
+        return error_step(node, delta, node.params.get("W"))

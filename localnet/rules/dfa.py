@@ -43,7 +43,7 @@ class DFA(Rule):
                 for hidden in layers[:-1]]
 
     def init_feedback(self, info: LayerInfo, rng: np.random.Generator, backend: Backend) -> dict[str, Any]:
-        if info.role == "output":
+        if info.role == "output" or not info.has_params:
             return {}
         B = glorot_uniform(rng, (info.output_units, info.units), info.output_units, info.units,
                            backend.dtype, self.options.feedback_scale)
@@ -55,5 +55,7 @@ class DFA(Rule):
             out = [("feedback", delta)]
             node.update(node.layer.weight_grads(node.x, delta))
             return out
+        if not node.params:  # a parameter-free layer (flatten) has nothing to learn
+            return []
         error = (message.payload @ node.feedback["B"]).reshape(node.h.shape)
         return error_step(node, error * node.layer.derivative(node.a, node.h), None)

@@ -35,9 +35,9 @@ class FA(Rule):
     Options = FAOptions
 
     def init_feedback(self, info: LayerInfo, rng: np.random.Generator, backend: Backend) -> dict[str, Any]:
-        if info.index == 0:  # the first layer sends nothing down: no B
+        if info.index == 0 or not info.has_params:  # the first layer sends nothing down; flatten reshapes
             return {}
-        fan_in, fan_out = int(np.prod(info.in_shape)), info.units
+        fan_in, fan_out = info.fans
         B = glorot_uniform(rng, info.weight_shape, fan_in, fan_out, backend.dtype, self.options.feedback_scale)
         return {"B": backend.to_device(B)}
 

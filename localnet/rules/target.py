@@ -78,7 +78,7 @@ class TargetRule(Rule):
         return [Channel(upper.name, lower.name, "target") for lower, upper in zip(layers, layers[1:])]
 
     def has_inverse(self, info: LayerInfo) -> bool:
-        return info.index > 0 and (info.role == "hidden" or self.output_inverse)
+        return info.index > 0 and info.has_params and (info.role == "hidden" or self.output_inverse)
 
     def inverse_out_units(self, info: LayerInfo) -> int:
         """Width of what the inverse reads: the layer's output units (AO-SDTP adds its aux units)."""
@@ -90,8 +90,10 @@ class TargetRule(Rule):
         shape = info.weight_shape
         if info.role == "output":  # dense output: (inputs, outputs [+ aux])
             shape = (shape[0], self.inverse_out_units(info))
-        fan_in = int(np.prod(info.in_shape))
-        V = glorot_uniform(rng, shape, fan_in, self.inverse_out_units(info), backend.dtype)
+        fan_in, fan_out = info.fans
+        if info.role == "output":
+            fan_out = self.inverse_out_units(info)
+        V = glorot_uniform(rng, shape, fan_in, fan_out, backend.dtype)
         return {"V": backend.to_device(V), "c": backend.xp.zeros(info.in_shape, dtype=backend.dtype)}
 
     # -- the inverse g(h) = act(V^T h + c) and its local training ------------------------
@@ -131,6 +133,8 @@ class TargetRule(Rule):
             node.update(node.layer.weight_grads(node.x, label_delta(node, message)))
             return out
         out = []
+        if not node.params:  # flatten: the exact inverse is the reshape back
+            return [("target", node.layer.transpose(message.payload, None))] if "target" in node.sends else []
         if "target" in node.sends:
             out.append(("target", self.propagate(node, message.payload)))
         d = 2 * (node.h - message.payload) / node.h.shape[0] * node.layer.derivative(node.a, node.h)
