@@ -57,9 +57,15 @@ class Conv(Layer):
         c_out = spec.channels
         self.out_shape = (g.out_h, g.out_w, c_out)
         self.activation = get_activation(spec.activation)
-        k2 = spec.kernel * spec.kernel
-        weight = glorot_uniform(rng, (g.patch_size, c_out), k2 * c_in, k2 * c_out, backend.dtype)
+        weight = glorot_uniform(rng, (g.patch_size, c_out), *self.fans, backend.dtype)
         self.params = {"W": backend.to_device(weight), "b": self.xp.zeros(c_out, dtype=backend.dtype)}
+
+    @property
+    def fans(self) -> tuple[int, int]:
+        """Glorot (fan_in, fan_out) of W and of W-shaped feedback (FA's B, a TP inverse):
+        TF's conv convention, k*k*C_in and k*k*C_out, i.e. one filter's receptive field."""
+        k2 = self.spec.kernel * self.spec.kernel
+        return k2 * self.in_shape[2], k2 * self.spec.channels
 
     def _rows(self, x: Any) -> Any:
         """im2col of x as a (B * P, K) matrix, row b * P + p (a free reshape of im2col's buffer)."""

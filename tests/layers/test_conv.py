@@ -85,7 +85,7 @@ def test_conv_shapes_and_init():
                  np.random.default_rng(0))
     assert layer.out_shape == (16, 16, 64)
     assert layer.params["W"].shape == (75, 64) and layer.params["b"].shape == (64,)
-    assert layer.parameter_count() == 75 * 64 + 64
+    assert layer.parameter_count() == 75 * 64 + 64 and layer.fans == (75, 25 * 64)
     assert np.abs(layer.params["W"]).max() <= np.sqrt(6 / (25 * 3 + 25 * 64))
     assert LAYERS.get("conv") is Conv
 

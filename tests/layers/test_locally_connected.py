@@ -154,6 +154,7 @@ def test_glorot_init_uses_conv_fans():
                              get_backend("numpy", "float32"), np.random.default_rng(0))
     w = layer.params["W"]
     assert w.dtype == np.float32 and w.shape == (256, 75, 64)
+    assert layer.fans == (25 * 3, 25 * 64)
     limit = np.sqrt(6 / (25 * 3 + 25 * 64))
     assert np.abs(w).max() <= limit and np.abs(w).max() > 0.99 * limit
     assert LAYERS.get("locally_connected") is LocallyConnected
@@ -228,3 +229,23 @@ def test_bp_through_lc_layers_equals_autograd():
     for node, params in zip(net.nodes, before):
         for key, grad in node.grads.items():
             assert rel_err(grad, params[key].grad.numpy()) < 1e-10, f"{node.name}/{key}"
+
+
+def test_fa_feedback_for_lc_layers_has_the_lc_weight_shape():
+    """FA's fixed B of an LC layer has W's (P, K, C_out) shape and conv-fan scale, so the
+    layer's own transpose (col2im) carries B^T delta down unchanged."""
+    from localnet.config import parse_config
+    from localnet.network import build_network
+
+    raw = {"name": "lc_fa", "dtype": "float64", "rule": {"name": "fa"}, "layers": [
+        {"type": "locally_connected", "kernel": 3, "channels": 4, "stride": 2},
+        {"type": "locally_connected", "kernel": 3, "channels": 6, "stride": 2},
+        {"type": "dense", "units": 5}, {"type": "softmax", "units": 3}]}
+    net = build_network(parse_config(raw), get_backend("numpy", "float64"), (9, 9, 1), 3)
+    second = net.nodes[1]
+    b = second.feedback["B"]
+    assert b.shape == second.layer.params["W"].shape == (9, 36, 6)
+    assert np.abs(b).max() <= np.sqrt(6 / (9 * 4 + 9 * 6))
+    x = np.random.default_rng(0).random((2, 9, 9, 1))
+    probs = net.step(0, x, np.eye(3)[[0, 2]])
+    assert probs.shape == (2, 3) and np.isfinite(probs).all()

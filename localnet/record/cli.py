@@ -1,0 +1,64 @@
+"""The `localnet inspect` and `localnet plot` commands (registered by localnet/cli.py with
+`main.add_command`). Errors follow the CLI's style: one `error: ...` line, exit 2 for usage
+mistakes (an unknown layer, probe or step), 1 for a missing run or store."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+run_dir_argument = click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+
+
+def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """localnet.cli.friendly_errors, looked up at call time: localnet.cli imports this module."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..cli import friendly_errors  # noqa: PLC0415
+
+        return friendly_errors(command)(*args, **kwargs)
+
+    return wrapper
+
+
+@click.command()
+@run_dir_argument
+@click.option("--layer", "layers", multiple=True, metavar="NAME", help="Only this layer, e.g. layer3 (repeatable).")
+@click.option("--probe", "probes", multiple=True, metavar="NAME",
+              help="Only this probe, e.g. forward, angle, act_mean (repeatable).")
+@click.option("--step", type=click.IntRange(min=0), help="Only this training step (one of the recorded ones).")
+@click.option("--values", is_flag=True, help="Also print the selected values (narrow with --layer/--probe/--step).")
+@friendly
+def inspect(run_dir: Path, layers: tuple[str, ...], probes: tuple[str, ...], step: int | None, values: bool) -> None:
+    """Show what RUN_DIR recorded: a table of layers x probes with shapes, steps and statistics.
+
+    RUN_DIR is a run directory with a record.zarr (from `localnet run CONFIG --record`);
+    the store may belong to a run still going (rows up to its last flush are shown).
+    """
+    from .inspect import inspect_run  # noqa: PLC0415
+
+    inspect_run(run_dir, layers, probes, step, values, echo=click.echo)
+
+
+@click.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the PNGs (default: RUN_DIR/plots for one run, ./plots for several).")
+@friendly
+def plot(run_dirs: tuple[Path, ...], out: Path | None) -> None:
+    """Write PNGs for RUN_DIRS: error curves, per-layer update-vs-BP angle, activation
+    statistics and norms; several runs are overlaid (e.g. BP vs FA vs SDTP).
+
+    Needs matplotlib (pip install 'localnet[plot]').
+    """
+    from .plot import plot_runs  # noqa: PLC0415
+
+    target = out or (run_dirs[0] / "plots" if len(run_dirs) == 1 else Path("plots"))
+    written = plot_runs(run_dirs, target, echo=click.echo)
+    for path in written:
+        click.echo(f"wrote {path}")

@@ -1,0 +1,262 @@
+"""The recorder: an observer of a Network that streams per-layer probes into a Zarr store.
+
+Two hooks see a training step: the engine tap (every delivered message; on recorded steps
+the message probes copy their kept batch rows, the target gap is measured, and for the
+angle the forward weights are snapshotted as each forward message arrives), and
+`end_step(step, epoch)`, which the trainer calls after each `network.step` (derived series
+from the nodes' caches, the side BP analysis, the step's coordinates).
+
+Observers never perturb: the recorder reads nodes and payloads and writes only its own
+buffers; its only randomness is the seeded "record" stream that picks the kept batch rows.
+Values stay on the backend in one buffer per (layer, probe) of `chunk` rows; a flush copies
+them all to the host at once and writes whole chunks (see store.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..messages import Message
+from ..registry import nearest
+from ..seeding import rng_for
+from .angle import update_angles
+from .config import MESSAGE_PROBES, SERIES_PROBES, RecordConfig
+from .store import RecordWriter, versions
+
+INPUT = "input"  # the source node that injects inputs and labels (network.INPUT)
+
+
+class Recorder:
+    """Records `network` into the store at `path` per `config` (see RecordConfig).
+
+    seed: the run's seed (the kept batch rows come from its "record" stream); batch_size:
+    the training batch size (rows are drawn from range(batch_size)); attrs: extra root
+    attributes (the resolved config, ...); on_flush(rows) is called after each flush.
+    """
+
+    def __init__(self, config: RecordConfig, network: Any, path: str | Path, *, seed: int, batch_size: int,
+                 attrs: Mapping[str, Any] | None = None, on_flush: Callable[[int], None] | None = None) -> None:
+        self.config = config
+        self.network = network
+        self.backend = network.backend
+        self.xp = self.backend.xp
+        self.nodes = {node.name: node for node in network.nodes}
+        for name in config.layers:
+            if name not in self.nodes:
+                raise ConfigError(f"record.layers: this network has no layer {name!r}{nearest(name, list(self.nodes))}; "
+                                  f"its layers are {', '.join(self.nodes)}")
+        self.layers = tuple(config.layers) or tuple(self.nodes)
+        self._recorded = frozenset(self.layers)
+        self.examples = np.sort(rng_for(seed, "record").choice(batch_size, min(config.examples, batch_size),
+                                                               replace=False)).astype(np.int64)
+        self._examples_device = self.backend.to_device(self.examples)
+        self._tensors = frozenset(p for p in config.probes if p in MESSAGE_PROBES)
+        self._series = tuple(p for p in config.probes if p in SERIES_PROBES)
+        self.on_flush = on_flush
+        layer_attrs = {name: self._layer_attrs(self.nodes[name]) for name in self.layers}
+        root_attrs = {"record": dataclasses.asdict(config), "seed": seed, "batch_size": batch_size,
+                      "examples": self.examples.tolist(), "versions": versions(self.backend.name),
+                      "backend": self.backend.name, "dtype": str(np.dtype(self.backend.dtype)), **(attrs or {})}
+        self.writer = RecordWriter(path, root_attrs, layer_attrs, self.examples, config.chunk, self.backend.dtype)
+        self._buffers: dict[tuple[str, str], Any] = {}
+        self._row = 0
+        self._coords: dict[str, list[Any]] = {"step": [], "epoch": [], "phase": []}
+        self._step: int | None = None  # the recorded step whose messages are arriving
+        self._phases: list[str] = []
+        self._before: dict[str, Any] = {}  # node -> its grads dict before the step (updated: replaced)
+        self._weights: dict[str, Any] = {}  # W snapshots at the forward pass (angle only)
+        self._labels: Any = None
+        self.seconds = {"record": 0.0, "angle": 0.0, "flush": 0.0}
+        self.recorded_steps = 0
+        self.flushes = 0
+        self.closed = False
+        self._detach = network.engine.add_tap(self._tap)
+
+    @classmethod
+    def for_run(cls, run_config: Any, network: Any, path: str | Path, record: RecordConfig | None = None,
+                **kwargs: Any) -> Recorder:
+        """A recorder for a RunConfig (record: defaults to run_config.record), with the
+        resolved config, the run name and the rule in the store's root attributes."""
+        from ..config import config_to_dict  # noqa: PLC0415
+
+        resolved = config_to_dict(run_config)
+        record = record if record is not None else run_config.record
+        attrs = {"config": resolved, "name": run_config.name, "rule": resolved["rule"]["name"]}
+        return cls(record, network, path, seed=run_config.seed, batch_size=run_config.data.batch_size,
+                   attrs=attrs, **kwargs)
+
+    @staticmethod
+    def _layer_attrs(node: Any) -> dict[str, Any]:
+        layer = node.layer
+        return {"layer": node.name, "type": type(layer).__name__, "role": "output" if layer.is_output else "hidden",
+                "in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape),
+                "feedback": sorted(node.feedback)}
+
+    # -- the tap: message probes ---------------------------------------------------------
+
+    def _tap(self, message: Message) -> None:
+        step = message.step
+        if step < 0 or step % self.config.every or message.phase == "evaluate":
+            return  # the common case: one modulo per delivery
+        start = time.perf_counter()
+        if step != self._step:
+            self._begin(step)
+        if message.phase not in self._phases:
+            self._phases.append(message.phase)
+        kind, src, dst = message.kind, message.src, message.dst
+        if kind == "forward":
+            node = self.nodes.get(dst)
+            if self.config.angle and node is not None and "W" in node.params:
+                self._weights[dst] = node.params["W"].copy()  # before any update of this step
+            if src in self._recorded and "forward" in self._tensors:
+                self._keep(src, "forward", message.payload)
+        elif dst in self._recorded:
+            if kind in self._tensors:
+                self._keep(dst, kind, message.payload)
+            if kind == "target" and "target_gap" in self._series:
+                h = self.nodes[dst].h  # still the forward pass's: the tap runs before the handler
+                diff = (message.payload - h).reshape(h.shape[0], -1)
+                self._buffer(dst, "target_gap", ())[self._row] = self.xp.sqrt((diff * diff).sum(axis=1)).mean()
+        if kind == "target" and src == INPUT:
+            self._labels = message.payload
+        self.seconds["record"] += time.perf_counter() - start
+
+    def _begin(self, step: int) -> None:
+        self._step, self._phases, self._weights, self._labels = step, [], {}, None
+        self._before = {name: node.grads for name, node in self.nodes.items()}
+
+    def _keep(self, layer: str, probe: str, payload: Any) -> None:
+        """Copy the kept batch rows of `payload` into this row of the probe's buffer."""
+        buffer = self._buffer(layer, probe, (len(self.examples), *payload.shape[1:]))
+        if payload.shape[0] > self.examples[-1]:
+            buffer[self._row] = payload[self._examples_device]
+        else:  # a short last batch: rows past its end stay NaN (rows are sorted)
+            k = int(np.searchsorted(self.examples, payload.shape[0]))
+            buffer[self._row, :k] = payload[self._examples_device[:k]]
+
+    def _buffer(self, layer: str, probe: str, row_shape: tuple[int, ...]) -> Any:
+        buffer = self._buffers.get((layer, probe))
+        if buffer is None:  # created on first sight; earlier rows of the chunk stay NaN
+            buffer = self.xp.full((self.config.chunk, *row_shape), math.nan, dtype=self.backend.dtype)
+            self._buffers[(layer, probe)] = buffer
+        return buffer
+
+    # -- the per-step hook: derived probes ------------------------------------------------
+
+    def end_step(self, step: int, epoch: int) -> None:
+        """Called by the trainer after each `network.step(step, ...)`; records the step if
+        it is one of `every`, and flushes when `chunk` steps are buffered."""
+        if self.closed or not self.config.records(step):
+            return
+        start = time.perf_counter()
+        if step != self._step:
+            self._begin(step)
+        row = self._row
+        updated = [name for name in self.layers if self.nodes[name].grads is not self._before[name]]
+        for name in self.layers:
+            node = self.nodes[name]
+            for probe in self._series:
+                value = self._derive(probe, node, name in updated)
+                if value is not None:
+                    self._buffer(name, probe, ())[row] = value
+        self.seconds["record"] += time.perf_counter() - start
+        if self.config.angle and self._labels is not None:
+            self._angles(updated)
+        self._coords["step"].append(step)
+        self._coords["epoch"].append(epoch)
+        self._coords["phase"].append("+".join(self._phases))
+        self._step, self._weights, self._labels, self._before = None, {}, None, {}
+        self._row += 1
+        self.recorded_steps += 1
+        if self._row == self.config.chunk:
+            self.flush()
+
+    def _derive(self, probe: str, node: Any, updated: bool) -> Any:
+        """One derived value (0-d on the backend) for `node`, or None where it does not apply."""
+        xp = self.xp
+        if probe in ("act_mean", "act_std"):
+            return None if node.h is None else (xp.mean(node.h) if probe == "act_mean" else xp.std(node.h))
+        if probe == "weight_norm":
+            return xp.linalg.norm(node.params["W"].reshape(-1)) if "W" in node.params else None
+        if probe == "update_norm":
+            return xp.linalg.norm(node.grads["W"].reshape(-1)) if updated and "W" in node.grads else None
+        if probe == "inverse_error":
+            rule = self.network.rule
+            if "V" not in node.feedback or node.x is None or not hasattr(rule, "inverse"):
+                return None
+            x = node.x
+            diff = (rule.inverse(node, rule.inverse_input(node, x)) - x).reshape(x.shape[0], -1)
+            return (diff * diff).sum(axis=1).mean()
+        return None  # target_gap is measured in the tap, when the target arrives
+
+    def _angles(self, updated: list[str]) -> None:
+        start = time.perf_counter()
+        nodes = list(self.network.nodes)
+        if all(n.name in self._weights for n in nodes if "W" in n.params):
+            for name, angle in update_angles(nodes, self._weights, self._labels, updated).items():
+                self._buffer(name, "angle", ())[self._row] = angle
+        self.backend.synchronize()  # so that the reported cost is the GPU's too
+        self.seconds["angle"] += time.perf_counter() - start
+
+    # -- flushing --------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write the buffered rows: one host copy of every buffer together, whole chunks."""
+        rows = self._row
+        if rows == 0:
+            return
+        start = time.perf_counter()
+        keys = list(self._buffers)
+        data: dict[tuple[str, str], np.ndarray] = {}
+        if keys:
+            flat = self.xp.concatenate([self._buffers[k][:rows].reshape(rows, -1) for k in keys], axis=1)
+            host = self.backend.to_host(flat)  # the one device -> host copy of this flush
+            column = 0
+            for key in keys:
+                shape = self._buffers[key].shape[1:]
+                size = int(np.prod(shape, dtype=np.int64))
+                data[key] = host[:, column:column + size].reshape(rows, *shape)
+                column += size
+                self.writer.ensure(*key, shape)
+        coords = {"step": np.asarray(self._coords["step"], dtype=np.int64),
+                  "epoch": np.asarray(self._coords["epoch"], dtype=np.int64),
+                  "phase": np.asarray(self._coords["phase"], dtype=np.dtypes.StringDType())}
+        self.writer.append(coords, data)
+        for buffer in self._buffers.values():
+            buffer.fill(math.nan)
+        self._row = 0
+        self._coords = {"step": [], "epoch": [], "phase": []}
+        self.flushes += 1
+        self.seconds["flush"] += time.perf_counter() - start
+        if self.on_flush is not None:
+            self.on_flush(self.writer.rows)
+
+    def cost(self) -> dict[str, Any]:
+        """Seconds spent recording (taps, derived probes), in the angle analysis and in
+        flushes, with the counts; also written to the store's root attribute `cost`."""
+        return {"recorded_steps": self.recorded_steps, "flushes": self.flushes, "rows": self.writer.rows,
+                "record_seconds": round(self.seconds["record"], 6), "angle_seconds": round(self.seconds["angle"], 6),
+                "flush_seconds": round(self.seconds["flush"], 6)}
+
+    def close(self, complete: bool = True) -> None:
+        """Flush what is buffered, stop tapping, and mark the store complete (or not)."""
+        if self.closed:
+            return
+        self.flush()
+        self._detach()
+        self.closed = True
+        self.writer.set_attrs(complete=complete, cost=self.cost())
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        self.close(complete=kind is None)
