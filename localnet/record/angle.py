@@ -60,8 +60,10 @@ def angle_degrees(u: Any, v: Any, xp: Any) -> Any:
     u = u.reshape(-1).astype(xp.float64)
     v = v.reshape(-1).astype(xp.float64)
     nu, nv = xp.linalg.norm(u), xp.linalg.norm(v)
-    u, v = u / nu, v / nv  # zero norms give NaN, which is the answer then
-    return xp.degrees(2 * xp.arctan2(xp.linalg.norm(u - v), xp.linalg.norm(u + v)))
+    tiny = xp.finfo(xp.float64).tiny  # no division by zero (and no warning); the result is masked
+    u, v = u / xp.maximum(nu, tiny), v / xp.maximum(nv, tiny)
+    angle = xp.degrees(2 * xp.arctan2(xp.linalg.norm(u - v), xp.linalg.norm(u + v)))
+    return xp.where((nu > 0) & (nv > 0), angle, xp.nan)
 
 
 def update_angles(nodes: Sequence[Any], weights: Mapping[str, Any], onehot: Any,

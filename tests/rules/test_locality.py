@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from helpers import random_batch, tiny_config
 from localnet.backend import get_backend
+from localnet.config import parse_config
 from localnet.network import build_network
 from localnet.registry import RULES
 
@@ -22,16 +23,24 @@ ALL_RULES = ["bp", "dtp", *LOCAL_RULES]
 LEARNING_KINDS = ("feedback", "target")
 
 
-def make(rule, hidden, inputs, classes, seed):
+def make(rule, hidden, inputs, classes, seed, arch="fc"):
+    """A tiny FC net, or (arch="lc") LC -> LC -> flatten -> dense -> softmax on (5, 5, inputs) images."""
     options = {"aux_units": 3} if rule == "aosdtp" else {}
-    config = tiny_config(rule, hidden, classes, rule_options=options, seed=seed, dtype="float64")
-    return build_network(config, get_backend("numpy", "float64"), (inputs,), classes)
+    if arch == "fc":
+        config = tiny_config(rule, hidden, classes, rule_options=options, seed=seed, dtype="float64")
+        return build_network(config, get_backend("numpy", "float64"), (inputs,), classes)
+    layers = [{"type": "locally_connected", "kernel": 3, "channels": hidden[0], "stride": 2},
+              {"type": "locally_connected", "kernel": 3, "channels": hidden[1], "stride": 1, "bias": "channel"},
+              {"type": "flatten"}, {"type": "dense", "units": 5}, {"type": "softmax", "units": classes}]
+    config = parse_config({"name": "lc", "seed": seed, "dtype": "float64", "layers": layers,
+                           "rule": {"name": rule, **options}})
+    return build_network(config, get_backend("numpy", "float64"), (5, 5, inputs), classes)
 
 
 def overwrite_forward_weights(net, seed):
     rng = np.random.default_rng(seed + 1)
     for node in net.nodes:
-        for key in ("W", "b"):
+        for key in node.params:  # W and b (flatten has none)
             node.params[key][...] = rng.normal(size=node.params[key].shape)
 
 
@@ -86,7 +95,7 @@ def test_every_layer_gets_a_nonzero_update(rule, hidden, inputs, classes, batch,
         assert any(np.abs(g).max() > 0 for g in node.grads.values()), f"{node.name} got a zero update"
 
 
-def per_hop_differences(rule, hidden, inputs, classes, batch, seed):
+def per_hop_differences(rule, hidden, inputs, classes, batch, seed, arch="fc"):
     """Names of the nodes whose emitted learning messages depend on forward weights.
 
     Twin networks run the forward sweep; the twin's W, b are then overwritten. Each
@@ -94,8 +103,9 @@ def per_hop_differences(rule, hidden, inputs, classes, batch, seed):
     nodes' emissions are compared: a difference can only come from forward weights, since
     both nodes got the same message and hold the same cache, feedback weights and inverses.
     """
-    clean, dirty = make(rule, hidden, inputs, classes, seed), make(rule, hidden, inputs, classes, seed)
-    x, _, onehot = random_batch(seed, batch, inputs, classes)
+    clean, dirty = make(rule, hidden, inputs, classes, seed, arch), make(rule, hidden, inputs, classes, seed, arch)
+    x, _, onehot = random_batch(seed, batch, inputs * (25 if arch == "lc" else 1), classes)
+    x = x.reshape(batch, *clean.nodes[0].layer.in_shape)
     forward, *learning = dirty.rule.passes()[-1]
     for net in (clean, dirty):
         net.run_phase(0, forward, 0, x, onehot)
@@ -117,18 +127,21 @@ def per_hop_differences(rule, hidden, inputs, classes, batch, seed):
     return differing, [n.name for n in dirty.nodes]
 
 
+@pytest.mark.parametrize("arch", ["fc", "lc"])
 @pytest.mark.parametrize("rule", ALL_RULES)
 @given(**shapes)
-def test_only_declared_weight_transport_reaches_messages(rule, hidden, inputs, classes, batch, seed):
-    """Per hop: BP's every sender, DTP's output layer only (its penultimate target), no other."""
-    differing, names = per_hop_differences(rule, hidden, inputs, classes, batch, seed)
+def test_only_declared_weight_transport_reaches_messages(rule, arch, hidden, inputs, classes, batch, seed):
+    """Per hop: BP's every sender with weights, DTP's output layer only (its penultimate
+    target), no other; on fully-connected and on locally-connected networks."""
+    differing, names = per_hop_differences(rule, hidden, inputs, classes, batch, seed, arch)
     declared = RULES.get(rule).transports_weights
     if declared == "never":
         assert differing == set()
     elif declared == "penultimate":
         assert differing == {names[-1]}  # the output layer, which sends the penultimate target
     else:
-        assert differing == set(names[1:])  # every layer that sends feedback down
+        flatten = {n for n in names if n == "layer3"} if arch == "lc" else set()
+        assert differing == set(names[1:]) - flatten  # every layer with W that sends feedback down
 
 
 @given(**shapes)

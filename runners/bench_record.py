@@ -1,0 +1,118 @@
+"""Benchmark: what recording costs in MNIST-FC training throughput.
+
+Two (or three) identical networks train on the same in-memory minibatches: one without a
+recorder, one recording the default probes every `every` steps into a temporary store
+(flushes included: a round covers whole chunks), and with `angle=True` one that also runs
+the side BP analysis. Rounds alternate between them so that drift in machine load hits
+all alike; the best round of each is compared.
+
+    python -m runners.bench_record [--rule fa] [--steps 640] [--repeats 3] [--angle]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from localnet import build_network, get_backend, load_config
+from localnet.record import RecordConfig, Recorder
+
+from .bench import config_path, synthetic_batches
+
+
+def _timer(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray,
+           record: RecordConfig | None, store: Path | None) -> tuple[Callable[[], float], Recorder | None]:
+    """A timed round of `steps` training steps (step, loss and the recorder's per-step hook
+    as the trainer runs them); returns examples/second."""
+    config = load_config(config_path(rule), [f"data.batch_size={batch_size}"])
+    backend = get_backend("numpy", "float32")
+    net = build_network(config, backend, (784,), 10)
+    recorder = Recorder.for_run(config, net, store, record=record) if record is not None else None
+    onehot = np.eye(10, dtype=np.float32)[y]
+    count = len(x) // batch_size
+    output = net.output.layer
+    plan = net.rule.passes()[0]
+    state = {"step": 0}
+
+    def one() -> None:
+        step = state["step"]
+        k = step % count
+        xb, yb = x[k * batch_size:(k + 1) * batch_size], onehot[k * batch_size:(k + 1) * batch_size]
+        probs = net.step(step, xb, yb, plan)
+        output.loss(probs, yb)
+        if recorder is not None:
+            recorder.end_step(step, 1)
+        state["step"] = step + 1
+
+    def round_() -> float:
+        start = time.perf_counter()
+        for _ in range(steps):
+            one()
+        backend.synchronize()
+        return steps * batch_size / (time.perf_counter() - start)
+
+    return round_, recorder
+
+
+def run_record_bench(rule: str = "fa", batch_size: int = 100, steps: int = 640, repeats: int = 3, every: int = 10,
+                     chunk: int = 32, angle: bool = False, echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Time training with recording off and on (and with the angle analysis if `angle`);
+    print examples/s per variant and the overhead %, and return them.
+
+    steps: per round; a multiple of every * chunk (the default 640 = 2 flushes) makes every
+    round pay its share of flushes.
+    """
+    x, y = synthetic_batches(batch_size, 50)
+    variants: dict[str, RecordConfig | None] = {
+        "off": None, "on": RecordConfig(enabled=True, every=every, chunk=chunk)}
+    if angle:
+        variants["angle"] = RecordConfig(enabled=True, every=every, chunk=chunk, angle=True)
+    with tempfile.TemporaryDirectory(prefix="bench_record") as tmp:
+        timers = {}
+        recorders = {}
+        for name, record in variants.items():
+            timers[name], recorders[name] = _timer(rule, batch_size, steps, x, y, record, Path(tmp) / f"{name}.zarr")
+        for timer in timers.values():  # warm up: first allocations, zarr's event loop
+            timer()
+        best = dict.fromkeys(timers, 0.0)
+        for _ in range(repeats):
+            for name, timer in timers.items():
+                best[name] = max(best[name], timer())
+        costs = {name: rec.cost() for name, rec in recorders.items() if rec is not None}
+        for rec in recorders.values():
+            if rec is not None:
+                rec.close()
+    result: dict[str, Any] = {"rule": rule, "batch_size": batch_size, "steps": steps, "every": every,
+                              "chunk": chunk, **best, "costs": costs}
+    result["overhead_percent"] = 100.0 * (1 - best["on"] / best["off"])
+    echo(f"MNIST-FC {rule}, batch {batch_size}, {steps} steps x {repeats} rounds (best), record every {every}, "
+         f"chunk {chunk}")
+    echo(f"  recording off: {best['off']:,.0f} ex/s")
+    echo(f"  default probes: {best['on']:,.0f} ex/s  overhead {result['overhead_percent']:.1f}%")
+    if angle:
+        result["angle_overhead_percent"] = 100.0 * (1 - best["angle"] / best["off"])
+        echo(f"  with angle: {best['angle']:,.0f} ex/s  overhead {result['angle_overhead_percent']:.1f}%")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rule", default="fa")
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=640)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--every", type=int, default=10)
+    parser.add_argument("--chunk", type=int, default=32)
+    parser.add_argument("--angle", action="store_true")
+    args = parser.parse_args()
+    run_record_bench(args.rule, args.batch_size, args.steps, args.repeats, args.every, args.chunk, args.angle)
+
+
+if __name__ == "__main__":
+    main()
