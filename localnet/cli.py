@@ -168,6 +168,30 @@ def schedule(config: str, sets: tuple[str, ...]) -> None:
         click.echo("feedback parameters: " + "; ".join(learned))
 
 
+@main.command()
+@config_argument
+@set_option
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch for the activation column (default: the config's).")
+@friendly_errors
+def plan(config: str, sets: tuple[str, ...], batch_size: int | None) -> None:
+    """Print per-layer output shape, parameter count and memory of CONFIG's network.
+
+    Memory: weights, feedback parameters (B, inverses), Adam state and the activations a
+    training step keeps, in the config's dtype; the same bytes on numpy (host) and CuPy (GPU).
+    """
+    from .backend import get_backend  # noqa: PLC0415
+    from .data import get_spec  # noqa: PLC0415
+    from .network import build_network  # noqa: PLC0415
+    from .plan import format_plan, plan as make_plan  # noqa: PLC0415
+
+    cfg = _load(config, sets, None, None, None)
+    spec = get_spec(cfg.data.dataset)
+    net = build_network(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
+    batch = batch_size or cfg.data.batch_size
+    click.echo(f"{config}: rule {type(net.rule).__name__.lower()}, input {spec.input_shape}, {cfg.dtype}")
+    click.echo(format_plan(make_plan(net, batch), batch, "host memory on numpy, GPU memory on cupy"))
+
+
 @main.group()
 def data() -> None:
     """Dataset files: fetch from the canonical mirrors, verify checksums."""
