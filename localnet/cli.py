@@ -242,26 +242,34 @@ def verify(dataset: str, data_dir: str | None) -> None:
     click.echo(f"{dataset}: all {len(reports)} files ok in {directory}")
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
+@main.command()
+@click.option("--suite", type=click.Choice(["fc", "lc", "all"]), default="fc", show_default=True,
+              help="fc: training examples/s per rule on MNIST-FC vs PyTorch; lc: LC kernel GFLOP/s on the "
+                   "CIFAR-LC layer shapes vs a torch unfold LC and numpy sgemm peak; all: both.")
 @click.option("--rules", default="bp,fa,dfa,tp,dtp,sdtp,aosdtp", show_default=True,
-              help="Comma-separated rules to time (bp, fa, dfa also against PyTorch; TP rules against BP).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="Timed steps per rule.")
+              help="fc suite: rules to time (bp, fa, dfa also against PyTorch; TP rules against BP).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default: 100 for fc, 128 for lc).")
+@click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="fc: timed steps per round.")
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True,
               help="Alternating timed rounds per implementation; the best round is reported.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write results here.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="fc: also write results here.")
 @friendly_errors
-def bench(rules: str, batch_size: int, steps: int, repeats: int, json_out: Path | None) -> None:
-    """Time training examples/second on the MNIST-FC net against a plain PyTorch CPU reference.
+def bench(suite: str, rules: str, batch_size: int | None, steps: int, repeats: int, json_out: Path | None) -> None:
+    """Benchmarks, measured side by side with a reference in one run (needs torch).
 
-    Needs torch (pip install 'localnet[test]'); torch is only the reference here.
+    torch is only the reference here: pip install -e '.[test]'. Run on an idle machine.
     """
     try:
         from runners.bench import run_bench  # noqa: PLC0415
+        from runners.bench_lc import run_lc_bench  # noqa: PLC0415
     except ImportError as err:
         raise LocalnetError(f"the benchmark needs the runners package and torch ({err}): "
                             "pip install -e '.[test]' from a source checkout") from None
-    run_bench([r.strip() for r in rules.split(",") if r.strip()], batch_size, steps, repeats, json_out, click.echo)
+    if suite in ("fc", "all"):
+        run_bench([r.strip() for r in rules.split(",") if r.strip()], batch_size or 100, steps, repeats, json_out,
+                  click.echo)
+    if suite in ("lc", "all"):
+        run_lc_bench(batch_size or 128, repeats, click.echo)
 
 
 if __name__ == "__main__":
