@@ -247,12 +247,12 @@ def make_adam(
     CPU measurements; ``"foreach"`` and ``"for-loop"`` are the multi-tensor and the
     per-parameter implementations. All three compute the same update.
     """
-    kwargs: dict[str, bool] = {
+    options: dict[str, dict[str, bool]] = {
         "fused": {"fused": True},
         "foreach": {"foreach": True},
         "for-loop": {"foreach": False},
-    }[impl]
-    return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps, **kwargs)
+    }
+    return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps, **options[impl])
 
 
 class Trainer:
@@ -286,6 +286,7 @@ class Trainer:
         self._grads_fn = {"bp": None, "fa": fa_grads, "dfa": dfa_grads}[rule]
 
     def __call__(self, x: Tensor, y: Tensor) -> float:
+        """Train on ``x`` (B, n_0), ``y`` (B,); return the pre-update batch loss."""
         if self._grads_fn is None:  # BP: plain autograd
             loss = F.cross_entropy(self.model(x), y)
             self.optimizer.zero_grad(set_to_none=True)
