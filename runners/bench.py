@@ -23,6 +23,8 @@ import numpy as np
 
 from localnet import build_network, get_backend, load_config
 from localnet.errors import LocalnetError
+from localnet.rules import TargetRule
+from localnet.schedule import PARALLEL
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -58,7 +60,9 @@ def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.n
     loss_layer = net.output.layer
     counter = iter(range(10**12))
 
-    plan = net.rule.passes()[0]  # BP/FA/DFA: forward + feedback; TP (parallel): inverse sweep + targets
+    # BP/FA/DFA: forward + feedback; TP rules: the parallel step (inverse sweep + targets),
+    # whatever the config's schedule, so that a "step" is comparable across rules.
+    plan = PARALLEL[0] if isinstance(net.rule, TargetRule) else net.rule.passes()[0]
 
     def one(step: int) -> None:
         k = step % count
