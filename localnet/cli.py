@@ -16,6 +16,7 @@ import click
 
 from . import __version__
 from .errors import LocalnetError
+from .record.cli import inspect, plot, record_options, record_overrides
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -89,9 +90,11 @@ set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Run directory to create (default: runs/NAME-TIMESTAMP).")
 @click.option("--force", is_flag=True, help="Allow --out to be a directory that already holds a run.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar per epoch.")
+@record_options
 @friendly_errors
 def run(config: str | None, resume: Path | None, epochs: int | None, sets: tuple[str, ...], seed: int | None,
-        backend: str | None, data_dir: str | None, out: Path | None, force: bool, progress: bool) -> None:
+        backend: str | None, data_dir: str | None, out: Path | None, force: bool, progress: bool,
+        record: bool | None, record_every: int | None, record_angle: bool) -> None:
     """Train the experiment in CONFIG (a TOML file, e.g. models/mnist_fc_bp.toml).
 
     Prints one line per epoch (train loss, train error, test error) and writes the run
@@ -109,7 +112,7 @@ def run(config: str | None, resume: Path | None, epochs: int | None, sets: tuple
     else:
         if config is None:
             raise click.UsageError("missing CONFIG: e.g. localnet run models/mnist_fc_fa.toml (or --resume RUN_DIR)")
-        cfg = _load(config, sets, seed, backend, epochs)
+        cfg = _load(config, (*sets, *record_overrides(record, record_every, record_angle)), seed, backend, epochs)
         summary, run_dir = run_experiment(cfg, data_dir, out, force, echo=click.echo,
                                           progress=_tqdm_progress(progress))
     click.echo(f"done: best test error {summary['best_test_error']:.2f}% (epoch {summary['best_epoch']}), "
@@ -271,6 +274,9 @@ def bench(suite: str, rules: str, batch_size: int | None, steps: int, repeats: i
     if suite in ("lc", "all"):
         run_lc_bench(batch_size or 128, repeats, click.echo)
 
+
+main.add_command(inspect)
+main.add_command(plot)
 
 if __name__ == "__main__":
     main()

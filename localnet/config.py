@@ -18,6 +18,7 @@ from typing import Any
 
 from .data.augment import AugmentConfig
 from .errors import ConfigError
+from .record.config import RecordConfig
 from .registry import LAYERS, RULES, nearest
 
 
@@ -92,6 +93,7 @@ class RunConfig:
     optim: AdamConfig = field(default_factory=AdamConfig)
     inverse_optim: AdamConfig = field(default_factory=AdamConfig)  # TP inverses (g), own Adam
     train: TrainConfig = field(default_factory=TrainConfig)
+    record: RecordConfig = field(default_factory=RecordConfig)  # [record]: Zarr message logs
 
 
 class _Problems:
@@ -226,7 +228,8 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> RunConfig:
     top = build_dataclass(_TopLevel, raw, "", problems)
     problems.raise_if_any(source)
     config = RunConfig(layers=layers, rule=rule, **dataclasses.asdict(top) | {
-        "data": top.data, "optim": top.optim, "inverse_optim": top.inverse_optim, "train": top.train})
+        "data": top.data, "optim": top.optim, "inverse_optim": top.inverse_optim, "train": top.train,
+        "record": top.record})
     _check(config, problems)
     problems.raise_if_any(source)
     return config
@@ -244,6 +247,7 @@ class _TopLevel:
     optim: AdamConfig = field(default_factory=AdamConfig)
     inverse_optim: AdamConfig = field(default_factory=AdamConfig)  # TP inverses (g), own Adam
     train: TrainConfig = field(default_factory=TrainConfig)
+    record: RecordConfig = field(default_factory=RecordConfig)  # [record]: Zarr message logs
 
 
 def _check(config: RunConfig, problems: _Problems) -> None:
@@ -333,7 +337,7 @@ def config_to_dict(config: RunConfig) -> dict[str, Any]:
         return {key: names[type(spec)]} | _plain(dataclasses.asdict(spec))
 
     out = {k: getattr(config, k) for k in ("name", "seed", "backend", "dtype")}
-    for section in ("data", "optim", "inverse_optim", "train"):
+    for section in ("data", "optim", "inverse_optim", "train", "record"):
         out[section] = _plain(dataclasses.asdict(getattr(config, section)))
     out["rule"] = spec_dict(config.rule, "name", RULES)
     if not RULES.get(out["rule"]["name"]).learned_feedback:

@@ -152,6 +152,13 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
          f"{len(arrays[2])} test examples -> {run_dir}")
     metrics = (run_dir / "metrics.jsonl").open("a", encoding="utf-8")
     network.engine.add_tap(FiniteGuard(backend.xp))
+    recorder = None
+    if config.record.enabled:
+        from .record import STORE_NAME, Recorder  # noqa: PLC0415 - zarr only when recording
+
+        recorder = Recorder.for_run(config, network, run_dir / STORE_NAME,
+                                    resume_step=position.step if position is not None else None)
+        trainer.recorder = recorder
 
     def on_epoch(row: EpochMetrics) -> None:
         check_parameters(network.parameters(), backend.xp, trainer.step_count)
@@ -161,9 +168,18 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
              f"train err {row.train_error:5.2f}%  test err {row.test_error:5.2f}%  "
              f"({row.seconds:.1f} s, {row.examples_per_second:,.0f} ex/s)")
 
-    with metrics:
-        history = trainer.fit(arrays, config.train.epochs, on_epoch, progress, position, history)
+    try:
+        with metrics:
+            history = trainer.fit(arrays, config.train.epochs, on_epoch, progress, position, history)
+    except BaseException:
+        if recorder is not None:
+            recorder.close(complete=False)  # what was flushed stays readable
+        raise
+    if recorder is not None:
+        recorder.close(complete=True)
     save_params(network, run_dir / "params.npz")
     summary = summarize(history, config, network)
+    if recorder is not None:
+        summary["record"] = recorder.cost()
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary, run_dir

@@ -80,6 +80,7 @@ class Trainer:
         self.position = Position()
         # Checkpoint hook: on_checkpoint(position, history or None) every `checkpoint_every`
         # steps (history None: mid-epoch) and at each epoch end (with the history so far).
+        self.recorder: Any = None  # a localnet.record.Recorder, told about every finished step
         self.checkpoint_every = 0
         self.on_checkpoint: Callable[[Position, list[EpochMetrics] | None], None] | None = None
 
@@ -126,6 +127,8 @@ class Trainer:
                 xb = x[index] if augment is None else augment_batch(x[index], data.augment, augment)
                 xd, _, onehot = self.to_device(xb, y[index])
                 probs = self.network.step(self.step_count, xd, onehot, plan)
+                if self.recorder is not None:  # an observer: reads nodes, changes nothing
+                    self.recorder.end_step(self.step_count, epoch)
                 if counts:
                     loss_sum += output.loss(probs, onehot) * len(xd)
                     pos.counted += len(xd)

@@ -51,18 +51,18 @@ def true_gradients(layers: Sequence[Any], states: Sequence[ForwardState], onehot
 
 
 def angle_degrees(u: Any, v: Any, xp: Any) -> Any:
-    """The angle (degrees, a 0-d float64 array on the backend) between arrays u and v taken
-    as flat vectors; NaN if either is zero.
+    """The angle (degrees, a 0-d array of u's float dtype on the backend) between arrays u
+    and v taken as flat vectors; NaN if either is zero.
 
-    2 atan2(|u^ - v^|, |u^ + v^|) of the unit vectors is accurate near 0 and 180 degrees,
-    where acos of the cosine loses half its digits.
+    With s = |v| / |u|, the angle is 2 atan2(|s u - v|, |s u + v|) (the unit vectors' chord
+    and its complement): exact 0 for equal arrays and accurate near 0, where acos of a
+    float32 cosine is off by hundredths of a degree, and all in the arrays' own precision
+    (a float64 copy of every gradient cost 10x more on MNIST-FC).
     """
-    u = u.reshape(-1).astype(xp.float64)
-    v = v.reshape(-1).astype(xp.float64)
+    u, v = u.reshape(-1), v.reshape(-1)
     nu, nv = xp.linalg.norm(u), xp.linalg.norm(v)
-    tiny = xp.finfo(xp.float64).tiny  # no division by zero (and no warning); the result is masked
-    u, v = u / xp.maximum(nu, tiny), v / xp.maximum(nv, tiny)
-    angle = xp.degrees(2 * xp.arctan2(xp.linalg.norm(u - v), xp.linalg.norm(u + v)))
+    su = u * (nv / xp.maximum(nu, xp.finfo(nu.dtype).tiny))  # no division by zero; masked below
+    angle = xp.degrees(2 * xp.arctan2(xp.linalg.norm(su - v), xp.linalg.norm(su + v)))
     return xp.where((nu > 0) & (nv > 0), angle, xp.nan)
 
 

@@ -13,6 +13,35 @@ import click
 
 run_dir_argument = click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 
+_RECORD_OPTIONS = (
+    click.option("--record/--no-record", "record", default=None,
+                 help="Record per-layer probes into RUN_DIR/record.zarr (default: the config's record.enabled)."),
+    click.option("--record-every", type=click.IntRange(min=1), metavar="N",
+                 help="Record every N-th training step (record.every, default 10)."),
+    click.option("--record-angle", is_flag=True, default=False,
+                 help="Also record the angle between each layer's update and the BP gradient (costs time)."),
+)
+
+
+def record_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --record/--no-record, --record-every and --record-angle to a command (`localnet run`);
+    turn them into --set overrides with `record_overrides`."""
+    for option in reversed(_RECORD_OPTIONS):
+        command = option(command)
+    return command
+
+
+def record_overrides(record: bool | None, every: int | None, angle: bool) -> list[str]:
+    """The [record] overrides (KEY=VALUE, as --set takes them) for those options."""
+    overrides = []
+    if record is not None:
+        overrides.append(f"record.enabled={'true' if record else 'false'}")
+    if every is not None:
+        overrides.append(f"record.every={every}")
+    if angle:
+        overrides.append("record.angle=true")
+    return overrides
+
 
 def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
     """localnet.cli.friendly_errors, looked up at call time: localnet.cli imports this module."""

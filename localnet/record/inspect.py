@@ -118,8 +118,10 @@ def inspect_run(run_dir: str | Path, layers: Sequence[str] = (), probes: Sequenc
          f"{len(reader.layers)} layers, {reader.rows} recorded steps (every {every}), {state}")
     if attrs.get("cost"):
         cost = attrs["cost"]
-        echo(f"cost: recording {cost['record_seconds']:.2f} s, flushes {cost['flush_seconds']:.2f} s, "
-             f"angle analysis {cost['angle_seconds']:.2f} s")
+        where = "in a writer thread" if cost.get("background") else "part of the flushes"
+        echo(f"cost: recording {cost.get('record_seconds', 0):.2f} s and flushes {cost.get('flush_seconds', 0):.2f} s "
+             f"in the training thread (zarr writes {cost.get('write_seconds', 0):.2f} s, {where}), "
+             f"angle analysis {cost.get('angle_seconds', 0):.2f} s")
     chosen = _choose(layers, reader.layers, "--layer", str(reader.path))
     recorded = sorted({p for layer in chosen for p in reader.probes(layer)})
     _choose(probes, recorded, "--probe", ", ".join(chosen) if len(chosen) < 4 else "the chosen layers")

@@ -82,7 +82,7 @@ def plot_errors(runs: Sequence[Run], out: Path) -> Path | None:
         train = [_num(row.get("train_error")) for row in run.metrics]
         axis.plot(epochs, test, color=color, marker="o", ms=3, label=f"{run.label} test")
         if not all(math.isnan(v) for v in train):
-            axis.plot(epochs, train, color=color, ls="--", label=f"{run.label} train")
+            axis.plot(epochs, train, color=color, ls="--", marker="x", ms=4, label=f"{run.label} train")
     axis.set(xlabel="epoch", ylabel="error (%)", title="train and test error")
     axis.legend(fontsize="small")
     return _save(figure, out / "errors.png")

@@ -13,7 +13,8 @@ Layout (readable with plain `zarr` and with `xarray.open_zarr(path, group="layer
         forward (T, E, *unit_shape) and the other probes (T, ...), float; attrs: units,
                             description, coordinates ("epoch phase", so xarray attaches them)
 
-Every array is chunked along the step axis by `chunk` recorded steps. zarr 3 rewrites an
+Every array is chunked along the step axis by `chunk` recorded steps (tensor probes of
+large layers also along examples, to keep chunks near 16 MiB). zarr 3 rewrites an
 array's metadata on every resize, so the writer is given whole chunks: it resizes each array
 once per flush and writes all arrays concurrently, then bumps the root attribute `rows`.
 A reader trusts `rows` (an interrupted flush can leave longer arrays with fill values).
@@ -33,6 +34,7 @@ from zarr.core.sync import sync  # zarr's own bridge from sync code onto its eve
 
 STORE_NAME = "record.zarr"
 COORDS = ("step", "epoch", "phase")
+CHUNK_BYTES = 16 * 2**20  # aim for chunks of at most this size (zarr's advice: ~1-100 MB)
 FORMAT = 1
 
 #: probe -> (units, description), written to each array's attributes.
@@ -117,6 +119,32 @@ class RecordWriter:
                                            attributes={"units": units, "description": description})
                 self.arrays[(name, coord)] = array.async_array
 
+    @classmethod
+    def resume(cls, path: str | Path, before_step: int) -> RecordWriter:
+        """Reopen an existing store to append to it (a resumed run): rows of steps >=
+        `before_step` are dropped (their chunk remainder reset to fill values, so that a
+        probe missing from later flushes reads NaN there, not stale values)."""
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        self.root = zarr.open_group(self.path, mode="r+", zarr_format=3)
+        attrs = self.root.attrs
+        self.chunk, self.dtype = int(attrs["record"]["chunk"]), np.dtype(attrs["dtype"])
+        self.groups = {name: self.root[name] for name in attrs["layers"]}
+        self.out_shapes = {name: tuple(group.attrs["out_shape"]) for name, group in self.groups.items()}
+        self.arrays = {}
+        steps = RecordReader(self.path).coords(next(iter(self.groups)))["step"] if self.groups else np.zeros(0)
+        self.rows = int(np.searchsorted(steps, before_step))  # steps increase along the rows
+        for name, group in self.groups.items():
+            for key, array in group.arrays():
+                if key == "example":
+                    continue
+                if array.shape[0] > self.rows:
+                    array[self.rows:] = array.fill_value
+                    array.resize((self.rows, *array.shape[1:]))
+                self.arrays[(name, key)] = array.async_array
+        self.root.attrs.update({"rows": self.rows, "complete": False})
+        return self
+
     def ensure(self, layer: str, probe: str, row_shape: tuple[int, ...]) -> None:
         """Create the array for (layer, probe) if needed, NaN for the rows already flushed.
 
@@ -126,8 +154,12 @@ class RecordWriter:
             return
         dims = ["step"] + (["example"] + unit_dims(probe, row_shape[1:], self.out_shapes[layer]) if row_shape else [])
         units, description = PROBE_INFO[probe]
+        chunks = (self.chunk, *row_shape)
+        if row_shape:  # big tensors (LC layers) split along examples: a flush still writes whole chunks
+            example_bytes = self.chunk * int(np.prod(row_shape[1:], dtype=np.int64)) * self.dtype.itemsize
+            chunks = (self.chunk, max(1, min(row_shape[0], CHUNK_BYTES // max(example_bytes, 1))), *row_shape[1:])
         array = self.groups[layer].create_array(
-            probe, shape=(self.rows, *row_shape), chunks=(self.chunk, *row_shape), dtype=self.dtype,
+            probe, shape=(self.rows, *row_shape), chunks=chunks, dtype=self.dtype,
             fill_value=np.nan, dimension_names=dims,
             attributes={"units": units, "description": description, "coordinates": "epoch phase"})
         self.arrays[(layer, probe)] = array.async_array

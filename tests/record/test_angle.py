@@ -24,8 +24,15 @@ def test_angle_degrees_known_cases():
     assert angle_degrees(u, -u, np) == pytest.approx(180.0, abs=1e-12)
     assert angle_degrees(u, np.array([[1.0, 1.0], [0.0, 0.0]]), np) == pytest.approx(45.0, abs=1e-12)
     assert np.isnan(angle_degrees(u, np.zeros_like(u), np))
-    tiny = np.array([1.0, 1e-9])  # accurate near 0, where acos(cos) would round to 0 or lose digits
-    assert angle_degrees(tiny, np.array([1.0, 0.0]), np) == pytest.approx(np.degrees(1e-9), rel=1e-6)
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(300, 200)).astype(np.float32)
+    assert angle_degrees(w, w.copy(), np) == 0.0
+    bent = w.copy()
+    bent[0, 0] += 1e-3  # a tiny angle, where a float32 acos(cos) would say 0 or 0.02
+    exact = angle_degrees(w.astype(np.float64), bent.astype(np.float64), np)
+    assert 1e-5 < exact < 1e-3 and angle_degrees(w, bent, np) == pytest.approx(exact, rel=1e-3)
+    near = np.array([1.0, 1e-4])
+    assert angle_degrees(near, np.array([1.0, 0.0]), np) == pytest.approx(np.degrees(1e-4), rel=1e-6)
 
 
 @given(hidden=st.lists(st.integers(1, 7), min_size=1, max_size=3), inputs=st.integers(1, 6),

@@ -45,6 +45,20 @@ def test_layout_and_attributes(tmp_path):
     assert root["layer3"]["target"].metadata.dimension_names == ("step", "example", "unit")  # 10 = out units
 
 
+def test_large_tensors_are_chunked_along_examples_too(tmp_path):
+    from localnet.record.store import CHUNK_BYTES, RecordWriter
+
+    writer = RecordWriter(tmp_path / "r.zarr", {}, {"layer1": {"out_shape": [32, 32, 64]}}, np.arange(8), 64,
+                          np.float32)
+    writer.ensure("layer1", "forward", (8, 32, 32, 64))  # 64 steps x 65536 units x 4 B = 16 MiB per example
+    writer.ensure("layer1", "act_mean", ())
+    assert writer.groups["layer1"]["forward"].chunks == (64, 1, 32, 32, 64)
+    assert writer.groups["layer1"]["act_mean"].chunks == (64,)
+    small = RecordWriter(tmp_path / "s.zarr", {}, {"layer1": {"out_shape": [256]}}, np.arange(8), 64, np.float32)
+    small.ensure("layer1", "forward", (8, 256))
+    assert small.groups["layer1"]["forward"].chunks == (64, 8, 256) and 64 * 8 * 256 * 4 < CHUNK_BYTES
+
+
 def test_unit_dims_keep_xarray_sizes_consistent():
     assert unit_dims("forward", (12,), (12,)) == ["unit"]
     assert unit_dims("feedback", (10,), (12,)) == ["feedback_unit"]  # DFA: the output error
@@ -61,7 +75,8 @@ class CountingBackend(Backend):
         return super().to_host(array)
 
 
-def test_whole_chunks_one_host_copy_per_flush_and_readable_mid_run(tmp_path):
+@pytest.mark.parametrize("background", [False, True], ids=["inline", "writer-thread"])
+def test_whole_chunks_one_host_copy_per_flush_and_readable_mid_run(tmp_path, background):
     config = small_config("fa")
     base = get_backend("numpy", "float32")
     backend = CountingBackend(base.name, base.xp, base.dtype)
@@ -74,13 +89,15 @@ def test_whole_chunks_one_host_copy_per_flush_and_readable_mid_run(tmp_path):
         seen.append((rows, reader.rows, reader.read("layer2", "forward").shape[0], reader.attrs["complete"]))
 
     record = RecordConfig(enabled=True, every=1, chunk=4, probes=("forward", "act_mean", "weight_norm"))
-    recorder = Recorder(record, network, tmp_path / "r.zarr", seed=3, batch_size=8, on_flush=on_flush)
+    recorder = Recorder(record, network, tmp_path / "r.zarr", seed=3, batch_size=8, on_flush=on_flush,
+                        background=background)
     trainer = Trainer(config, network, backend, 10)
     x, y = synthetic_arrays(80)
     for step in range(10):
         xd, _, onehot = trainer.to_device(x[step * 8:(step + 1) * 8], y[step * 8:(step + 1) * 8])
         network.step(step, xd, onehot)
         recorder.end_step(step, 1)
+    recorder.wait()  # the writer thread's last chunk (a no-op inline)
     assert seen == [(4, 4, 4, False), (8, 8, 8, False)]
     assert len(CountingBackend.copies) == 2  # one host copy per flush, nothing per step
     recorder.close()
@@ -113,3 +130,42 @@ def test_probe_first_seen_mid_run_is_nan_before(tmp_path):
     assert target.shape == (8, 8, 12)
     assert np.isnan(target[:4]).all() and np.isfinite(target[4:]).all()
     assert reader.attrs["record"] == {**dataclasses.asdict(record), "layers": [], "probes": ["target", "act_mean"]}
+
+
+def test_resumed_run_continues_the_store(tmp_path):
+    """A resumed run (from a checkpoint at step 6) reopens the store, drops the rows of
+    steps >= 6 that the interrupted run had flushed, and appends from there."""
+    config = small_config("fa")
+    record = RecordConfig(enabled=True, every=1, chunk=4, probes=("forward", "act_mean"))
+    backend = get_backend("numpy", "float32")
+    x, y = synthetic_arrays(80)
+
+    def steps(network, recorder, first, last, seen=None):
+        trainer = Trainer(config, network, backend, 10)
+        for step in range(first, last):
+            xd, _, onehot = trainer.to_device(x[step * 8 % 80:][:8], y[step * 8 % 80:][:8])
+            network.step(step, xd, onehot)
+            recorder.end_step(step, 1)
+            if seen is not None:
+                seen[step] = np.array(network.nodes[1].h[recorder.examples])
+
+    first = build_network(config, backend, (28, 28), 10)
+    recorder = Recorder.for_run(config, first, tmp_path / "r.zarr", record=record)
+    steps(first, recorder, 0, 9)  # flushed rows 0..7; the crash loses step 8's buffered row
+    recorder.wait()
+    before = RecordReader(tmp_path / "r.zarr").read("layer2", "forward")
+    assert before.shape[0] == 8
+
+    second, seen = build_network(config, backend, (28, 28), 10), {}
+    resumed = Recorder.for_run(config, second, tmp_path / "r.zarr", record=record, resume_step=6)
+    steps(second, resumed, 6, 11, seen)
+    resumed.close()
+    reader = RecordReader(tmp_path / "r.zarr")
+    assert list(reader.coords("layer2")["step"]) == list(range(11)) and reader.attrs["complete"] is True
+    forward = reader.read("layer2", "forward")
+    np.testing.assert_array_equal(forward[:6], before[:6])
+    for step in range(6, 11):
+        np.testing.assert_array_equal(forward[step], seen[step])
+    other = dataclasses.replace(record, probes=("act_mean",))
+    with pytest.raises(Exception, match="other \\[record\\] settings"):
+        Recorder.for_run(config, second, tmp_path / "r.zarr", record=other, resume_step=3)
