@@ -80,12 +80,10 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class RunConfig:
-    """A whole experiment: what `localnet run` trains and saves as config.toml."""
+class _TopLevel:
+    """The top-level keys and sections that parse generically (all but [[layers]] and [rule])."""
 
     name: str
-    layers: tuple[Any, ...]
-    rule: Any
     seed: int = 0
     backend: str = "numpy"
     dtype: str = "float32"
@@ -94,6 +92,18 @@ class RunConfig:
     inverse_optim: AdamConfig = field(default_factory=AdamConfig)  # TP inverses (g), own Adam
     train: TrainConfig = field(default_factory=TrainConfig)
     record: RecordConfig = field(default_factory=RecordConfig)  # [record]: Zarr message logs
+
+
+@dataclass(frozen=True)
+class RunConfig(_TopLevel):
+    """A whole experiment: what `localnet run` trains and saves as config.toml.
+
+    layers: one spec per layer (registry-dispatched on `type`), the last the output;
+    rule: the learning rule's options dataclass (dispatched on `name`).
+    """
+
+    layers: tuple[Any, ...] = ()
+    rule: Any = None
 
 
 class _Problems:
@@ -227,27 +237,10 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> RunConfig:
     raw.setdefault("name", Path(source).stem)
     top = build_dataclass(_TopLevel, raw, "", problems)
     problems.raise_if_any(source)
-    config = RunConfig(layers=layers, rule=rule, **dataclasses.asdict(top) | {
-        "data": top.data, "optim": top.optim, "inverse_optim": top.inverse_optim, "train": top.train,
-        "record": top.record})
+    config = RunConfig(layers=layers, rule=rule, **{f.name: getattr(top, f.name) for f in dataclasses.fields(top)})
     _check(config, problems)
     problems.raise_if_any(source)
     return config
-
-
-@dataclass(frozen=True)
-class _TopLevel:
-    """RunConfig without the registry-dispatched parts, for generic parsing."""
-
-    name: str
-    seed: int = 0
-    backend: str = "numpy"
-    dtype: str = "float32"
-    data: DataConfig = field(default_factory=DataConfig)
-    optim: AdamConfig = field(default_factory=AdamConfig)
-    inverse_optim: AdamConfig = field(default_factory=AdamConfig)  # TP inverses (g), own Adam
-    train: TrainConfig = field(default_factory=TrainConfig)
-    record: RecordConfig = field(default_factory=RecordConfig)  # [record]: Zarr message logs
 
 
 def _check(config: RunConfig, problems: _Problems) -> None:
