@@ -325,9 +325,8 @@ def config_to_dict(config: RunConfig) -> dict[str, Any]:
     from .registry import LAYERS, RULES  # noqa: PLC0415
 
     def spec_dict(spec: Any, key: str, registry: Any) -> dict[str, Any]:
-        attr = "Spec" if key == "type" else "Options"
-        names = {getattr(registry.get(n), attr): n for n in registry.names()}
-        return {key: names[type(spec)]} | _plain(dataclasses.asdict(spec))
+        name = registry.name_of(spec, "Spec" if key == "type" else "Options")
+        return {key: name} | _plain(dataclasses.asdict(spec))
 
     out = {k: getattr(config, k) for k in ("name", "seed", "backend", "dtype")}
     for section in ("data", "optim", "inverse_optim", "train", "record"):

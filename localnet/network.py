@@ -86,8 +86,7 @@ class Network:
 
 def build_network(config: RunConfig, backend: Backend, input_shape: Sequence[int], num_classes: int) -> Network:
     """Create layers (seeded per layer name), the rule, the channels and the engine."""
-    rule_cls = next(RULES.get(n) for n in RULES.names() if RULES.get(n).Options is type(config.rule))
-    rule: Rule = rule_cls(config.rule)
+    rule: Rule = RULES.get(RULES.name_of(config.rule, "Options"))(config.rule)
     output_spec = config.layers[-1]
     if output_spec.units != num_classes:
         raise WiringError(f"the output layer has {output_spec.units} units but the dataset has "
@@ -97,7 +96,7 @@ def build_network(config: RunConfig, backend: Backend, input_shape: Sequence[int
     count = len(config.layers)
     for index, spec in enumerate(config.layers):
         name = f"layer{index + 1}"
-        cls = next(LAYERS.get(n) for n in LAYERS.names() if LAYERS.get(n).Spec is type(spec))
+        cls = LAYERS.get(LAYERS.name_of(spec, "Spec"))
         layer = cls(spec, shape, backend, rng_for(config.seed, "init", name))
         layers.append(layer)
         weight_shape = tuple(layer.params["W"].shape) if "W" in layer.params else ()

@@ -38,6 +38,11 @@ class Registry(Generic[T]):
     def __contains__(self, name: str) -> bool:
         return name in self._items
 
+    def name_of(self, spec: object, attr: str) -> str:
+        """The registered name whose class has `attr` (its "Spec" or "Options" dataclass) of
+        `spec`'s type: the reverse of parsing, for building and for writing configs back."""
+        return next(n for n, cls in self._items.items() if getattr(cls, attr, None) is type(spec))
+
     def get(self, name: str, where: str = "") -> T:
         """The class called `name`; an unknown name is a ConfigError listing the known ones."""
         try:

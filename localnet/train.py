@@ -77,7 +77,6 @@ class Trainer:
         self.scale = backend.dtype.type(1 / 255)
         self.shift = backend.dtype.type(0)
         self.step_count = 0
-        self.position = Position()
         # Checkpoint hook: on_checkpoint(position, history or None) every `checkpoint_every`
         # steps (history None: mid-epoch) and at each epoch end (with the history so far).
         self.recorder: Any = None  # a localnet.record.Recorder, told about every finished step
@@ -175,7 +174,6 @@ class Trainer:
         first = resume.epoch if resume is not None else 1
         for epoch in range(first, epochs + 1):
             position = resume if resume is not None and epoch == first else Position(epoch=epoch, step=self.step_count)
-            self.position = position
             bar = progress(epoch, len(x_train) * len(self.network.rule.passes())) if progress else None
             train_loss, seconds = self.train_epoch(epoch, x_train, y_train, bar, position)
             if bar is not None:
@@ -184,9 +182,8 @@ class Trainer:
             test_loss, test_error = self.evaluate(x_test, y_test)
             row = EpochMetrics(epoch, train_loss, train_error, test_loss, test_error, seconds, len(x_train) / seconds)
             history.append(row)
-            self.position = Position(epoch=epoch + 1, step=self.step_count)
             if on_epoch is not None:
                 on_epoch(row)
-            if self.on_checkpoint is not None:
-                self.on_checkpoint(self.position, history)
+            if self.on_checkpoint is not None:  # the position at the start of the next epoch
+                self.on_checkpoint(Position(epoch=epoch + 1, step=self.step_count), history)
         return history

@@ -82,6 +82,18 @@ class Rule:
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class RandomFeedbackOptions:
+    """Options of rules with fixed random feedback matrices (FA, DFA): feedback_scale
+    multiplies the Glorot-uniform limit of each B (the paper does not give B's scale)."""
+
+    feedback_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.feedback_scale > 0:
+            raise ValueError(f"feedback_scale must be > 0, got {self.feedback_scale}")
+
+
 def error_step(node: Any, delta: Any, down: Any | None) -> list[tuple[str, Any]]:
     """The local step shared by BP, FA and DFA once delta = dL/da is known at `node`.
 

@@ -17,18 +17,12 @@ from ..backend import Backend
 from ..messages import Channel, Message
 from ..registry import RULES
 from ..seeding import glorot_uniform
-from .base import LayerInfo, Rule, error_step, label_delta
+from .base import LayerInfo, RandomFeedbackOptions, Rule, error_step, label_delta
 
 
 @dataclass(frozen=True)
-class DFAOptions:
-    """feedback_scale multiplies the Glorot-uniform limit of each B_l (not given by the paper)."""
-
-    feedback_scale: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not self.feedback_scale > 0:
-            raise ValueError(f"feedback_scale must be > 0, got {self.feedback_scale}")
+class DFAOptions(RandomFeedbackOptions):
+    """feedback_scale: scale of each hidden layer's B_l (output units x layer units)."""
 
 
 @RULES.register("dfa")

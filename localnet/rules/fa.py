@@ -16,18 +16,12 @@ from ..backend import Backend
 from ..messages import Message
 from ..registry import RULES
 from ..seeding import glorot_uniform
-from .base import LayerInfo, Rule, error_step, label_delta
+from .base import LayerInfo, RandomFeedbackOptions, Rule, error_step, label_delta
 
 
 @dataclass(frozen=True)
-class FAOptions:
-    """feedback_scale multiplies the Glorot-uniform limit of B (the paper does not give B's scale)."""
-
-    feedback_scale: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not self.feedback_scale > 0:
-            raise ValueError(f"feedback_scale must be > 0, got {self.feedback_scale}")
+class FAOptions(RandomFeedbackOptions):
+    """feedback_scale: scale of each layer's B (of W's shape)."""
 
 
 @RULES.register("fa")
