@@ -257,6 +257,44 @@ def _check(config: RunConfig, problems: _Problems) -> None:
     for i, spec in enumerate(config.layers[:-1]):
         if getattr(spec, "is_output", False):
             problems.add(f"layers[{i}] is an output layer but is not last; only the last layer may be \"softmax\"")
+    _check_rule_layers(config, problems)
+    _check_data(config.data, problems)
+
+
+def _check_rule_layers(config: RunConfig, problems: _Problems) -> None:
+    """Every layer's type must be one the rule declares it can run on (Rule.layer_types)."""
+    if config.rule is None:
+        return
+    rule_name = RULES.name_of(config.rule, "Options")
+    supported = RULES.get(rule_name).layer_types
+    if supported is None:  # the rule runs on every registered layer type
+        return
+    for i, spec in enumerate(config.layers):
+        kind = LAYERS.name_of(spec, "Spec")
+        if kind not in supported:
+            problems.add(
+                f"rule {rule_name!r} cannot run on layers[{i}] (type {kind!r}): it supports "
+                f"{', '.join(sorted(supported))}; change the layer type or choose another rule"
+            )
+
+
+def _check_data(data: DataConfig, problems: _Problems) -> None:
+    """The dataset must be registered, and a batch must fit in the (limited) training set."""
+    from .data.registry import DATASETS  # noqa: PLC0415 - data imports config-free modules only
+
+    spec = DATASETS.get(data.dataset)
+    if spec is None:
+        known = sorted(DATASETS)
+        problems.add(f"data.dataset {data.dataset!r} is unknown{nearest(data.dataset, known)}; use one of {', '.join(known)}")
+        return
+    sizes = [n for n in (data.limit_train, spec.train_size) if n > 0]
+    available = min(sizes) if sizes else 0
+    if available and data.batch_size > available:
+        where = "data.limit_train" if available == data.limit_train else f"the {spec.title} training set"
+        problems.add(
+            f"data.batch_size {data.batch_size} is larger than the {available:,} training examples "
+            f"({where}): use a batch_size <= {available}"
+        )
 
 
 def parse_value(text: str) -> Any:

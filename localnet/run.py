@@ -22,7 +22,7 @@ from . import __version__
 from .backend import get_backend
 from .config import RunConfig, config_to_dict, dump_toml
 from .checkpoint import Checkpointer
-from .errors import LocalnetError
+from .errors import ConfigError, LocalnetError
 from .guard import FiniteGuard, check_parameters
 from .lock import LOCK_NAME, RunLock, _alive
 from .network import Network, build_network
@@ -57,6 +57,11 @@ def load_data(config: RunConfig, data_dir: str | None) -> tuple[tuple[np.ndarray
     dataset = load_dataset(config.data.dataset, resolve_data_dir(config.data.dataset, data_dir))
     n_train = config.data.limit_train or len(dataset.x_train)
     n_test = config.data.limit_test or len(dataset.x_test)
+    n_train = min(n_train, len(dataset.x_train))
+    if config.data.batch_size > n_train:
+        # parse_config checks the official sizes; this catches smaller (e.g. custom) files.
+        raise ConfigError(f"data.batch_size {config.data.batch_size} is larger than the {n_train:,} training "
+                          f"examples in the data: use a batch_size <= {n_train}")
     arrays = (dataset.x_train[:n_train], dataset.y_train[:n_train], dataset.x_test[:n_test], dataset.y_test[:n_test])
     return arrays, dataset
 
@@ -108,9 +113,6 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
     """
     backend = get_backend(config.backend, config.dtype)
     arrays, dataset = load_data(config, data_dir)
-    if config.data.batch_size > len(arrays[0]):
-        raise LocalnetError(f"data.batch_size = {config.data.batch_size} is larger than the "
-                            f"{len(arrays[0])} training examples: lower it")
     network = build_network(config, backend, dataset.input_shape, dataset.num_classes)
     run_dir = out if resume and out is not None else prepare_run_dir(out or default_run_dir(config), force)
     with RunLock(run_dir):

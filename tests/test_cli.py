@@ -212,3 +212,16 @@ def test_resume_extends_a_finished_run(tmp_path, data_dir):
     assert epochs == [1, 2, 3]
     both = invoke("run", config, "--resume", out)
     assert both.exit_code == 2 and "--resume takes no CONFIG" in both.output
+
+
+def test_batch_larger_than_the_data_found_is_exit_2(tmp_path, data_dir):
+    # 40 synthetic training images: the official-size check passes, the loaded data does not.
+    config = write_config(tmp_path, TINY.format(rule="fa").replace("batch_size = 8", "batch_size = 41"))
+    result = invoke("run", config, "--data-dir", data_dir, "--out", tmp_path / "run")
+    assert_one_line_error(result, "data.batch_size 41", "40 training examples", code=2)
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_dataset_is_exit_2(tmp_path):
+    config = write_config(tmp_path, TINY.format(rule="fa").replace('dataset = "mnist"', 'dataset = "cifar100"'))
+    assert_one_line_error(invoke("validate", config), "cifar100", "cifar10", code=2)

@@ -85,3 +85,24 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("name = \n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+def test_unknown_dataset_is_a_config_error_with_a_suggestion():
+    (line,) = problems(BASE | {"data": {"dataset": "mnits"}})
+    assert "data.dataset 'mnits'" in line and "did you mean 'mnist'" in line
+
+
+@pytest.mark.parametrize("data,limit", [({"batch_size": 60_001}, "60,000"),
+                                        ({"batch_size": 64, "limit_train": 50}, "50 ")])
+def test_batch_larger_than_the_training_set(data, limit):
+    (line,) = problems(BASE | {"data": data})
+    assert "data.batch_size" in line and limit in line
+
+
+def test_rule_that_cannot_run_on_a_layer_type(monkeypatch):
+    from localnet.registry import RULES
+
+    fa = RULES.get("fa")
+    monkeypatch.setattr(fa, "layer_types", frozenset({"softmax", "locally_connected"}))
+    (line,) = problems(BASE)
+    assert "rule 'fa' cannot run on layers[0] (type 'dense')" in line and "locally_connected" in line

@@ -3,7 +3,7 @@
 Public API:
     Dataset                                   uint8 (N, H, W, C) inputs, int64 (N,) labels
     DATASETS                                  registry: name -> DatasetSpec
-    load_dataset(name, directory=None)        -> Dataset (structural checks, no MD5)
+    load_dataset(name, directory=None)        -> Dataset (structural checks; MD5 of official-size files)
     resolve_data_dir(name, explicit=None)     -> Path (--data-dir > $LOCALNET_DATA > cache > repo)
     verify_dataset(name, directory)           -> list[FileReport] (MD5 + parse)
     fetch_dataset(name, directory=None, ...)  -> list[Path] written

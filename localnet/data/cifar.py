@@ -198,6 +198,8 @@ CIFAR10 = DatasetSpec(
     num_classes=10,
     input_shape=(32, 32, 3),
     loader=load_cifar10,
+    train_size=50_000,
+    test_size=10_000,
     parse_file=parse_cifar_file,
     archive=CIFAR10_ARCHIVE,
 )

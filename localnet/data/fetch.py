@@ -26,7 +26,8 @@ from .idx import error_summary
 from .paths import ENV_VAR, default_fetch_dir
 from .registry import get_spec
 from .spec import DatasetSpec, FileSpec, find_archive, find_file
-from .verify import check_file, md5_file
+from .checksum import md5_file
+from .verify import check_file
 
 USER_AGENT = "localnet-data-fetch (python urllib)"
 CHUNK = 1 << 16

@@ -133,5 +133,7 @@ MNIST = DatasetSpec(
     num_classes=10,
     input_shape=(28, 28, 1),
     loader=load_mnist,
+    train_size=60_000,
+    test_size=10_000,
     parse_file=parse_mnist_file,
 )

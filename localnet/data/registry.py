@@ -8,6 +8,7 @@ from ..errors import DataError
 from .cifar import CIFAR10
 from .mnist import MNIST
 from .spec import Dataset, DatasetSpec
+from .checksum import check_official_checksums
 
 DATASETS: dict[str, DatasetSpec] = {MNIST.name: MNIST, CIFAR10.name: CIFAR10}
 
@@ -27,12 +28,15 @@ def get_spec(name: str) -> DatasetSpec:
 def load_dataset(name: str, directory: str | Path | None = None) -> Dataset:
     """Load dataset `name` from `directory` (default: `resolve_data_dir(name, None)`).
 
-    Structural checks only (headers, exact sizes, counts, label range), not MD5s:
-    use `verify_dataset` for those. Raises DataError (one line) for any bad file.
+    Structural checks (headers, exact sizes, counts, label range), and the official MD5
+    of every file that has the official size (`check_official_checksums`); `verify_dataset`
+    reports on every file. Raises DataError (one line) for any bad file.
     """
     spec = get_spec(name)
     if directory is None:
         from .paths import resolve_data_dir  # noqa: PLC0415 - paths imports this module
 
         directory = resolve_data_dir(name, None)
-    return spec.loader(spec, Path(directory))
+    dataset = spec.loader(spec, Path(directory))
+    check_official_checksums(spec, Path(directory))
+    return dataset

@@ -121,7 +121,7 @@ class DatasetSpec:
     parse_file(spec, file_spec, path) parses one file for `verify_dataset`;
     archive: None, or the published archive holding every file at its `relpath`
     (fetch downloads it instead of single files, and loading extracts files that are
-    missing from it).
+    missing from it); train_size / test_size: the official split sizes.
     """
 
     name: str
@@ -133,6 +133,10 @@ class DatasetSpec:
     loader: Loader
     parse_file: FileParser
     archive: FileSpec | None = None
+    #: example counts of the official train / test splits (0: unknown); lets `localnet
+    #: validate` reject a batch larger than the data before any file is read
+    train_size: int = 0
+    test_size: int = 0
 
     def file(self, role: str) -> FileSpec:
         """The FileSpec with the given role (KeyError if none)."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from ..errors import DataError
 from .archive import parse_archive
+from .checksum import md5_bytes, md5_file
 from .idx import is_gzip_path
 from .registry import get_spec
 from .spec import DatasetSpec, FileParser, FileSpec, find_archive, find_file
@@ -33,20 +33,6 @@ class FileReport:
     def ok(self) -> bool:
         """True when the file is present, parses, and has the official checksum."""
         return self.status == "ok"
-
-
-def md5_bytes(data: bytes) -> str:
-    """Hex MD5 of `data`."""
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
-
-
-def md5_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex MD5 of the file at `path`, read in chunks."""
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_file(
@@ -103,3 +89,4 @@ def verify_dataset(name: str, directory: str | Path) -> list[FileReport]:
     if spec.archive is not None and archive is not None and len(reports) < len(spec.files):
         reports.append(check_file(spec, spec.archive, directory, parse=parse_archive))
     return reports
+

@@ -58,6 +58,9 @@ class Rule:
         "hidden": frozenset({"forward", "feedback"}), "output": frozenset({"forward", "feedback"})}
     #: feedback parameters (keys of node.feedback) that learn, with the inverse optimizer
     learned_feedback: ClassVar[tuple[str, ...]] = ()
+    #: layer types (registry names) the rule can run on; None: every registered type.
+    #: Checked when a config is parsed, so a mismatch is a config error, not a crash mid-run.
+    layer_types: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, options: Any) -> None:
         self.options = options

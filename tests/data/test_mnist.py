@@ -44,7 +44,7 @@ def one_line(err: pytest.ExceptionInfo, *fragments: str) -> str:
 
 
 def official_md5s_of(monkeypatch, paths) -> None:
-    """Make the registry's MNIST checksums those of the synthetic files in `paths`."""
+    """Make the registry's MNIST checksums and sizes those of the synthetic files in `paths`."""
     spec = DATASETS["mnist"]
     files = []
     for fspec in spec.files:
@@ -52,7 +52,8 @@ def official_md5s_of(monkeypatch, paths) -> None:
         raw = gzip.decompress(data) if paths[fspec.role].name.endswith(".gz") else data
         gz = gzip.compress(raw, mtime=0)  # what write_idx writes for a .gz name
         md5s = {"md5": hashlib.md5(raw).hexdigest(), "gz_md5": hashlib.md5(gz).hexdigest()}
-        files.append(dataclasses.replace(fspec, **md5s))
+        sizes = {"size": len(raw), "gz_size": len(gz)}
+        files.append(dataclasses.replace(fspec, **md5s, **sizes))
     monkeypatch.setitem(DATASETS, "mnist", dataclasses.replace(spec, files=tuple(files)))
 
 
@@ -71,6 +72,29 @@ def test_load_synthetic(tmp_path, gz):
     assert ds.y_test.tolist() == list(range(10))
     assert ds.input_shape == (28, 28, 1) and ds.input_size == 784
     assert not ds.x_train.flags.writeable and not ds.y_train.flags.writeable
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_load_checks_md5_of_official_size_files(tmp_path, monkeypatch, gz):
+    paths = write_synthetic_mnist(tmp_path, n_train=20, n_test=10, gz=gz)
+    official_md5s_of(monkeypatch, paths)
+    load_dataset("mnist", tmp_path)  # official sizes and MD5s: loads
+    # Bit rot that keeps the file well-formed: one test label 3 -> 4 (still a valid label),
+    # the same byte count. Only the checksum can tell.
+    path = paths["y_test"]
+    raw = bytearray(gzip.decompress(path.read_bytes()) if gz else path.read_bytes())
+    raw[8 + 3] = 4  # after the 8-byte IDX header; y_test is 0..9
+    path.write_bytes(gzip.compress(bytes(raw), mtime=0) if gz else bytes(raw))
+    assert path.stat().st_size == (DATASETS["mnist"].file("y_test").gz_size if gz else len(raw))
+    with pytest.raises(DataError) as err:
+        load_dataset("mnist", tmp_path)
+    one_line(err, str(path), "official MD5", "corrupt", "localnet data fetch mnist")
+
+
+def test_load_skips_md5_of_files_not_official_size(tmp_path):
+    # Synthetic files are not the official size: structural checks only, so they load.
+    write_synthetic_mnist(tmp_path, n_train=20, n_test=10)
+    assert load_dataset("mnist", tmp_path).y_test.tolist() == list(range(10))
 
 
 def test_gz_preferred_over_raw(tmp_path):
