@@ -6,7 +6,7 @@ recorder, one recording the default probes every `every` steps into a temporary 
 the side BP analysis. Rounds alternate between them so that drift in machine load hits
 all alike; the best round of each is compared.
 
-    python -m runners.bench_record [--rule fa] [--steps 640] [--repeats 5] [--angle]
+    python -m runners.bench_record [--rule fa] [--steps 1280] [--repeats 5] [--angle]
 """
 
 from __future__ import annotations
@@ -60,12 +60,12 @@ def _timer(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray,
     return round_, recorder
 
 
-def run_record_bench(rule: str = "fa", batch_size: int = 100, steps: int = 640, repeats: int = 5, every: int = 10,
-                     chunk: int = 64, angle: bool = False, echo: Callable[[str], None] = print) -> dict[str, Any]:
+def run_record_bench(rule: str = "fa", batch_size: int = 100, steps: int = 1280, repeats: int = 5, every: int = 10,
+                     chunk: int = 128, angle: bool = False, echo: Callable[[str], None] = print) -> dict[str, Any]:
     """Time training with recording off and on (and with the angle analysis if `angle`);
     print examples/s per variant and the overhead %, and return them.
 
-    steps: per round; a multiple of every * chunk (the default 640 = one flush) makes every
+    steps: per round; a multiple of every * chunk (the default 1280 = one flush) makes every
     round pay its share of flushes.
     """
     x, y = synthetic_batches(batch_size, 50)
@@ -111,10 +111,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rule", default="fa")
     parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=640)
+    parser.add_argument("--steps", type=int, default=1280)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--every", type=int, default=10)
-    parser.add_argument("--chunk", type=int, default=64)
+    parser.add_argument("--chunk", type=int, default=128)
     parser.add_argument("--angle", action="store_true")
     args = parser.parse_args()
     run_record_bench(args.rule, args.batch_size, args.steps, args.repeats, args.every, args.chunk, args.angle)

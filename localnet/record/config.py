@@ -37,9 +37,11 @@ class RecordConfig:
     examples: int = 8
     layers: tuple[str, ...] = ()
     probes: tuple[str, ...] = DEFAULT_PROBES
-    # A flush costs about one zarr metadata write and one chunk write per array (~0.1 s for
-    # MNIST-FC's 6 layers x (probes + coordinates)), so 64 rows keep it to a few % at every = 10.
-    chunk: int = 64
+    # A flush costs about one zarr metadata write and one chunk write per array (0.1-0.2 s
+    # for MNIST-FC's 6 layers x (probes + coordinates)) whatever its rows: at every = 10,
+    # 64 rows cost 8-16 % of MNIST-FC FA throughput, 128 rows 3-5 % (docs/performance.md).
+    # A killed run loses at most chunk x every steps of its log.
+    chunk: int = 128
     angle: bool = False
 
     def __post_init__(self) -> None:
