@@ -1,0 +1,126 @@
+"""Run a config under several `--set` variants (and seeds), a few processes at a time.
+
+    python -m runners.sweep models/mnist_fc_bp.toml --out runs/sweep_bp --jobs 2 \\
+        --variant "b50: data.batch_size=50" \\
+        --variant "std: data.normalize=\\"standardize\\"" --seeds 0,1
+
+Each variant is `NAME: key=value, key=value` (`--set` syntax; an empty list is the config as
+shipped, e.g. "shipped:"). Every (variant, seed) becomes one `localnet run` process writing
+OUT/NAME-sSEED (its log next to it); runs already finished there are skipped, so a
+stopped sweep resumes where it was. Each process is pinned to one BLAS thread
+(OPENBLAS_NUM_THREADS=1 and friends): on a small machine, several multi-threaded numpy
+processes oversubscribe the cores and run many times slower. When all are done, the
+table of `runners.report` is printed (and written to OUT/report.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .report import load_run, table
+
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One `localnet run`: the variant's name, its overrides, the seed and the run dir."""
+
+    name: str
+    overrides: tuple[str, ...]
+    seed: int
+    run_dir: Path
+
+    def command(self, config: Path, extra: list[str]) -> list[str]:
+        sets = [arg for item in self.overrides for arg in ("--set", item)]
+        return [sys.executable, "-m", "localnet.cli", "run", str(config), "--seed", str(self.seed),
+                "--out", str(self.run_dir), *sets, *extra]
+
+
+def parse_variant(text: str) -> tuple[str, tuple[str, ...]]:
+    """"NAME: k=v, k=v" -> (NAME, ("k=v", "k=v")); commas inside quotes or brackets are kept."""
+    if ":" not in text:
+        raise SystemExit(f"error: --variant {text!r} needs a name: write e.g. --variant \"b50: data.batch_size=50\"")
+    name, rest = text.split(":", 1)
+    items, depth, quote, current = [], 0, "", ""
+    for char in rest:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+            continue
+        current += char
+    if current.strip():
+        items.append(current.strip())
+    return name.strip(), tuple(items)
+
+
+def finished(run_dir: Path) -> bool:
+    return (run_dir / "summary.json").is_file()
+
+
+def run_sweep(config: Path, out: Path, variants: list[tuple[str, tuple[str, ...]]], seeds: list[int], jobs: int,
+              extra: list[str]) -> list[Path]:
+    """Run every (variant, seed) not yet finished, `jobs` at a time; return the run dirs."""
+    out.mkdir(parents=True, exist_ok=True)
+    todo = [Job(name, overrides, seed, out / f"{name}-s{seed}") for name, overrides in variants for seed in seeds]
+    env = {**os.environ, **{var: "1" for var in THREAD_VARS}}
+    pending = [job for job in todo if not finished(job.run_dir)]
+    running: list[tuple[Job, subprocess.Popen, object]] = []
+    while pending or running:
+        while pending and len(running) < jobs:
+            job = pending.pop(0)
+            force = ["--force"] if job.run_dir.exists() else []  # an unfinished earlier attempt
+            log = open(out / f"{job.run_dir.name}.log", "w")  # noqa: SIM115 - closed when it ends
+            print(f"start {job.run_dir.name}: {' '.join(job.overrides) or '(as shipped)'}", flush=True)
+            running.append((job, subprocess.Popen(job.command(config, extra + force), stdout=log,
+                                                  stderr=subprocess.STDOUT, env=env), log))
+        time.sleep(2)
+        for entry in list(running):
+            job, process, log = entry
+            if process.poll() is not None:
+                log.close()
+                running.remove(entry)
+                status = "done" if process.returncode == 0 else f"FAILED (exit {process.returncode}, see its log)"
+                print(f"{status}: {job.run_dir.name}", flush=True)
+    return [job.run_dir for job in todo]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", type=Path)
+    parser.add_argument("--out", type=Path, required=True, help="folder for the run directories")
+    parser.add_argument("--variant", action="append", default=[], help='"NAME: key=value, ..." (repeatable)')
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    parser.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 1)), help="processes at a time")
+    parser.add_argument("--epochs", type=int, help="override train.epochs for every run")
+    parser.add_argument("--data-dir", help="passed to every run (default: the usual resolution)")
+    args = parser.parse_args()
+    if not args.config.is_file():
+        raise SystemExit(f"error: config {args.config} does not exist")
+    variants = [parse_variant(text) for text in args.variant] or [("shipped", ())]
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    extra = ["--epochs", str(args.epochs)] if args.epochs is not None else []
+    extra += ["--data-dir", args.data_dir] if args.data_dir else []
+    dirs = run_sweep(args.config, args.out, variants, seeds, args.jobs, extra)
+    done = [load_run(d) for d in dirs if finished(d)]
+    report = table(done) if done else "(no finished runs)"
+    (args.out / "report.md").write_text(report + "\n")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

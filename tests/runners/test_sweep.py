@@ -1,0 +1,51 @@
+"""The sweep driver: variant parsing, and a tiny two-variant sweep that resumes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from localnet.data.synthetic import write_synthetic_mnist
+from runners.sweep import parse_variant, run_sweep
+
+CONFIG = """
+name = "tiny"
+[data]
+batch_size = 8
+[[layers]]
+type = "dense"
+units = 6
+[[layers]]
+type = "softmax"
+units = 10
+[rule]
+name = "fa"
+[train]
+epochs = 1
+"""
+
+
+def test_parse_variant_splits_on_top_level_commas():
+    assert parse_variant("std: data.normalize=\"a,b\", data.batch_size=50") == (
+        "std", ('data.normalize="a,b"', "data.batch_size=50"))
+    assert parse_variant(" shipped :") == ("shipped", ())
+    assert parse_variant("r: record.layers=[\"layer1\", \"layer2\"]")[1] == ('record.layers=["layer1", "layer2"]',)
+    with pytest.raises(SystemExit):
+        parse_variant("no name")
+
+
+def test_sweep_runs_each_variant_and_seed_once(tmp_path, capsys):
+    data = tmp_path / "mnist"
+    write_synthetic_mnist(data, n_train=32, n_test=16)
+    config = tmp_path / "tiny.toml"
+    config.write_text(CONFIG)
+    variants = [("a", ()), ("b", ("optim.lr=0.01",))]
+    dirs = run_sweep(config, tmp_path / "out", variants, [0, 1], jobs=2, extra=["--data-dir", str(data)])
+    assert [d.name for d in dirs] == ["a-s0", "a-s1", "b-s0", "b-s1"]
+    summaries = [json.loads((d / "summary.json").read_text()) for d in dirs]
+    assert all(s["epochs"] == 1 for s in summaries)
+    assert "lr = 0.01" in (dirs[2] / "config.toml").read_text() and "seed = 1" in (dirs[1] / "config.toml").read_text()
+    capsys.readouterr()
+    run_sweep(config, tmp_path / "out", variants, [0, 1], jobs=2, extra=["--data-dir", str(data)])
+    assert "start" not in capsys.readouterr().out  # all finished: nothing reruns
