@@ -127,15 +127,17 @@ def run(config: str | None, resume: Path | None, epochs: int | None, sets: tuple
 def validate(config: str, sets: tuple[str, ...]) -> None:
     """Check CONFIG without training: parse it, validate every key, build the network.
 
+    A network too large for this machine's memory is refused before anything is allocated.
     Prints every problem found (exit 2) or a one-line summary of the network (exit 0).
     """
     from .backend import get_backend  # noqa: PLC0415
     from .data import get_spec  # noqa: PLC0415
-    from .network import build_network  # noqa: PLC0415
+    from .plan import build_checked, check_memory  # noqa: PLC0415
 
     cfg = _load(config, sets, None, None, None)
     spec = get_spec(cfg.data.dataset)
-    network = build_network(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
+    check_memory(cfg, spec.input_shape)  # what training on the config's backend needs
+    network = build_checked(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
     shapes = " -> ".join(str(node.layer.out_shape) for node in network.nodes)
     click.echo(f"{config}: ok ({len(network.nodes)} layers {shapes}, {network.parameter_count():,} parameters)")
 

@@ -9,6 +9,7 @@ options. Every problem found is reported (one line each) before any training sta
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -93,6 +94,10 @@ class _TopLevel:
     train: TrainConfig = field(default_factory=TrainConfig)
     record: RecordConfig = field(default_factory=RecordConfig)  # [record]: Zarr message logs
 
+    def __post_init__(self) -> None:
+        if self.seed < 0:  # numpy's SeedSequence takes non-negative entropy only
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+
 
 @dataclass(frozen=True)
 class RunConfig(_TopLevel):
@@ -124,6 +129,27 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+#: TOML integers are 64-bit signed; tomllib itself accepts any size.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+def _show(value: Any) -> str:
+    """repr(value), but a huge int as its magnitude (str() of one is slow, or refused)."""
+    if isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
+        return f"{'-' if value < 0 else ''}2**{abs(value).bit_length() - 1} or more"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_number(value: Any, key: str, problems: _Problems) -> Any:
+    """Floats must be finite (TOML allows nan and inf), ints must fit in 64 bits."""
+    if isinstance(value, float) and not math.isfinite(value):
+        problems.add(f"{key} must be a finite number, got {value!r}")
+    elif isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
+        problems.add(f"{key} must be a 64-bit integer (TOML's range), got {_show(value)}")
+    return value
+
+
 def _coerce(value: Any, tp: Any, key: str, problems: _Problems) -> Any:
     """Check `value` against the annotation `tp`; ints pass as floats, lists as tuples."""
     origin = typing.get_origin(tp)
@@ -136,17 +162,19 @@ def _coerce(value: Any, tp: Any, key: str, problems: _Problems) -> Any:
     if tp is Any:
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        if not INT_MIN <= value <= INT_MAX:
+            problems.add(f"{key} must be a float (or an integer in TOML's 64-bit range), got {_show(value)}")
+        return float(value) if INT_MIN <= value <= INT_MAX else value
     if origin is tuple:
         (item,) = typing.get_args(tp)[:1]
         if not isinstance(value, list | tuple):
-            problems.add(f"{key} must be a list, got {value!r}")
+            problems.add(f"{key} must be a list, got {_show(value)}")
             return value
         return tuple(_coerce(v, item, f"{key}[{i}]", problems) for i, v in enumerate(value))
     if tp in (int, float, str, bool):
         if isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
-            return value
-        problems.add(f"{key} must be {_type_name(tp)}, got {type(value).__name__} {value!r}")
+            return _check_number(value, key, problems)
+        problems.add(f"{key} must be {_type_name(tp)}, got {type(value).__name__} {_show(value)}")
         return value
     if dataclasses.is_dataclass(tp):
         return build_dataclass(tp, value, key, problems)
@@ -175,8 +203,8 @@ def build_dataclass(cls: type, raw: Any, where: str, problems: _Problems) -> Any
         return None
     try:
         return cls(**values)
-    except (ValueError, TypeError) as err:  # __post_init__ checks of a spec
-        problems.add(f"[{where}] {err}")
+    except (ValueError, TypeError, OverflowError) as err:  # __post_init__ checks of a spec
+        problems.add(f"[{where}] {err}" if where else str(err))
         return None
 
 
@@ -184,21 +212,30 @@ def _load_registries() -> None:
     from . import layers, rules  # noqa: F401, PLC0415 - importing registers the classes
 
 
+MAX_REPEAT = 1000  # layers one [[layers]] table may stand for
+
+
 def _parse_layers(raw: Any, problems: _Problems) -> tuple[Any, ...]:
-    if not isinstance(raw, list) or not raw:
-        problems.add("[[layers]] must be a non-empty array of tables, e.g. [[layers]] type = \"dense\" units = 256")
+    if not isinstance(raw, list) or not raw or not all(isinstance(table, dict) for table in raw):
+        got = "an empty array" if raw == [] else "nothing" if raw is None else f"{type(raw).__name__} {_show(raw)}"
+        problems.add("[[layers]] must be a non-empty array of tables, e.g. [[layers]] type = \"dense\" units = 256; "
+                     f"got {got}")
         return ()
     specs: list[Any] = []
     for i, table in enumerate(raw):
         where = f"layers[{i}]"
-        if not isinstance(table, dict) or "type" not in table:
+        if "type" not in table:
             problems.add(f"{where} needs a 'type' key (one of {', '.join(LAYERS.names())})")
             continue
         table = dict(table)
         kind = table.pop("type")
+        if not isinstance(kind, str):
+            problems.add(f"{where}.type must be a string naming a layer type (one of {', '.join(LAYERS.names())}), "
+                         f"got {type(kind).__name__} {_show(kind)}")
+            continue
         repeat = table.pop("repeat", 1)
-        if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
-            problems.add(f"{where}.repeat must be a positive integer, got {repeat!r}")
+        if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= MAX_REPEAT:
+            problems.add(f"{where}.repeat must be an integer from 1 to {MAX_REPEAT}, got {_show(repeat)}")
             continue
         try:
             cls = LAYERS.get(kind, f"{where}.type")
@@ -216,6 +253,10 @@ def _parse_rule(raw: Any, problems: _Problems) -> Any:
         return None
     table = dict(raw)
     name = table.pop("name")
+    if not isinstance(name, str):
+        problems.add(f"rule.name must be a string naming a learning rule (one of {', '.join(RULES.names())}), "
+                     f"got {type(name).__name__} {_show(name)}")
+        return None
     try:
         cls = RULES.get(name, "rule.name")
     except ConfigError as err:

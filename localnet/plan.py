@@ -9,10 +9,15 @@ on numpy and in GPU memory on CuPy; the byte counts are the same for both backen
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from .errors import ConfigError
 from .network import Network
 
 
@@ -57,3 +62,134 @@ def format_plan(rows: list[LayerPlan], batch: int, backend_note: str) -> str:
                  f"{mib(total[4])}")
     lines.append(f"training memory: {sum(total[1:]) / 2**20:.1f} MiB ({backend_note})")
     return "\n".join(lines)
+
+
+# -- before anything is allocated: the same sizes from the config alone -----------------
+
+
+@dataclass(frozen=True)
+class LayerEstimate:
+    """One layer's shapes and forward parameter count, computed from its spec (exact Python
+    ints, so absurd sizes do not overflow)."""
+
+    where: str  # "layers[i]" in the config
+    kind: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    parameters: int
+
+
+def _same(size: int, stride: int) -> int:
+    return -(-size // stride)
+
+
+def estimate_layers(config: Any, input_shape: Sequence[int]) -> list[LayerEstimate] | None:
+    """Per-layer shapes and forward parameter counts of `config`'s network on inputs of
+    `input_shape`, without building it; None if a layer type has no estimate here.
+
+    A patch layer (conv, locally_connected) on a flat input is a ConfigError naming it.
+    """
+    from .registry import LAYERS  # noqa: PLC0415
+
+    rows, shape = [], tuple(int(n) for n in input_shape)
+    for index, spec in enumerate(config.layers):
+        where, kind = f"layers[{index}]", LAYERS.name_of(spec, "Spec")
+        fan_in = math.prod(shape)
+        if kind in ("dense", "softmax"):
+            out, params = (spec.units,), fan_in * spec.units + spec.units
+        elif kind == "flatten":
+            out, params = (fan_in,), 0
+        elif kind in ("conv", "locally_connected"):
+            if len(shape) != 3:
+                raise ConfigError(f"{where} ({kind}) needs an image input (H, W, C) but gets shape {shape} from the "
+                                  "layer below: put conv/locally_connected layers before any dense/flatten layer")
+            h, w, c_in = shape
+            k, c_out, stride = spec.kernel, spec.channels, spec.stride
+            if k > max(h, w):
+                raise ConfigError(f"{where} ({kind}) has kernel {k}, larger than its {h} x {w} input: "
+                                  f"use a kernel <= {max(h, w)}")
+            out = (_same(h, stride), _same(w, stride), c_out)
+            patch = k * k * c_in
+            if kind == "conv":
+                params = patch * c_out + c_out
+            else:
+                positions = out[0] * out[1]
+                params = positions * patch * c_out + (positions * c_out if spec.bias == "position" else c_out)
+        else:
+            return None
+        rows.append(LayerEstimate(where, kind, shape, out, params))
+        shape = out
+    return rows
+
+
+def training_bytes(config: Any, rows: list[LayerEstimate], batch: int) -> int:
+    """A lower bound of what training needs: forward weights, their Adam state (m, v and a
+    scratch buffer) and the activations a step keeps (x, a, h per layer) at `batch`, in the
+    config's dtype. Feedback parameters are left out (they only add to it); for a rule
+    without them (BP) this is exactly `plan`'s total."""
+    size = np.dtype(config.dtype).itemsize
+    weights = sum(r.parameters for r in rows)
+    activations = batch * sum(math.prod(r.in_shape) + 2 * math.prod(r.out_shape) for r in rows)
+    return (4 * weights + activations) * size
+
+
+def physical_memory(backend: str = "numpy") -> int | None:
+    """Bytes of memory the backend's arrays live in: host RAM (numpy), the GPU's (CuPy, when
+    one answers); None when unknown."""
+    if backend == "cupy":
+        try:
+            import cupy  # noqa: PLC0415
+
+            return int(cupy.cuda.Device().mem_info[1])
+        except Exception:  # noqa: BLE001 - no CuPy or no GPU: fall back to the host
+            pass
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n / 2**10:,.1f} KiB"
+
+
+def check_memory(config: Any, input_shape: Sequence[int], limit: int | None = None,
+                 backend: str | None = None) -> None:
+    """ConfigError (exit 2) if training `config` cannot fit in memory: the lower bound of
+    `training_bytes` at data.batch_size exceeds `limit` (default: this machine's memory for
+    the config's backend). Also checks the layer shapes chain. Nothing is allocated."""
+    rows = estimate_layers(config, input_shape)
+    if rows is None:
+        return
+    limit = limit if limit is not None else physical_memory(backend or config.backend)
+    if limit is None:
+        return
+    need = training_bytes(config, rows, config.data.batch_size)
+    if need > limit:
+        biggest = max(rows, key=lambda r: r.parameters)
+        where = "GPU memory" if (backend or config.backend) == "cupy" else "memory"
+        raise ConfigError(
+            f"this network needs at least {_size(need)} to train ({sum(r.parameters for r in rows):,} parameters, "
+            f"the largest {biggest.where} {biggest.kind} with {biggest.parameters:,}, plus Adam state and "
+            f"activations at batch_size {config.data.batch_size}), more than the {_size(limit)} of {where} here: "
+            "reduce units/channels or batch_size")
+
+
+def build_checked(config: Any, backend: Any, input_shape: Sequence[int], num_classes: int,
+                  limit: int | None = None) -> Network:
+    """`build_network` after `check_memory`; what odd values still make numpy raise while
+    building (ValueError, OverflowError, MemoryError) becomes a one-line ConfigError."""
+    from .network import build_network  # noqa: PLC0415
+
+    check_memory(config, input_shape, limit, backend.name)
+    try:
+        return build_network(config, backend, input_shape, num_classes)
+    except ConfigError:
+        raise
+    except MemoryError:
+        raise ConfigError("out of memory while building the network: reduce units/channels or batch_size") from None
+    except (ValueError, OverflowError) as err:
+        raise ConfigError(f"cannot build the network from this config: {' '.join(str(err).split())}") from None

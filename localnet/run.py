@@ -24,8 +24,9 @@ from .config import RunConfig, config_to_dict, dump_toml
 from .checkpoint import Checkpointer
 from .errors import ConfigError, LocalnetError
 from .guard import FiniteGuard, check_parameters
-from .lock import LOCK_NAME, RunLock, _alive
-from .network import Network, build_network
+from .lock import LOCK_NAME, RunLock
+from .network import Network
+from .plan import build_checked, check_memory
 from .train import EpochMetrics, Trainer
 
 
@@ -38,11 +39,7 @@ def prepare_run_dir(path: Path, force: bool) -> Path:
     and refusing (even with `force`) a directory a live run holds locked."""
     if path.exists() and not path.is_dir():
         raise LocalnetError(f"run directory {path} is a file: choose another --out")
-    lock = RunLock(path)
-    owner = lock.owner() if lock.path.exists() else None
-    if owner is not None and owner != os.getpid() and _alive(owner):
-        raise LocalnetError(f"run directory {path} is in use by a running localnet (pid {owner}): "
-                            "wait for it, or choose another --out")
+    RunLock(path).check_free()
     if path.is_dir() and any(p.name != LOCK_NAME for p in path.iterdir()) and not force:
         raise LocalnetError(f"run directory {path} already holds a run: choose another --out, "
                             "or pass --force to overwrite it")
@@ -66,12 +63,22 @@ def load_data(config: RunConfig, data_dir: str | None) -> tuple[tuple[np.ndarray
     return arrays, dataset
 
 
+def _write_atomic(path: Path, write: Callable[[Any], None]) -> None:
+    """Write `path` through a temporary file in its folder (fsync, then rename): a reader
+    (or a killed run) sees the old file or the new one, never half of it."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
 def save_params(network: Network, path: Path) -> None:
     """All parameters (forward and feedback) as host arrays in an npz, keys "layerN/W" etc."""
     backend = network.backend
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **{k: backend.to_host(v) for k, v in network.parameters().items()})
-    os.replace(tmp, path)
+    arrays = {k: backend.to_host(v) for k, v in network.parameters().items()}
+    _write_atomic(path, lambda handle: np.savez(handle, **arrays))
 
 
 def summarize(history: list[EpochMetrics], config: RunConfig, network: Network) -> dict[str, Any]:
@@ -111,9 +118,12 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
     run directory is created, so a failed start leaves nothing behind. resume: continue
     the run in `out` from its newest valid checkpoint (see `resume_experiment`).
     """
+    from .data import get_spec  # noqa: PLC0415
+
     backend = get_backend(config.backend, config.dtype)
+    check_memory(config, get_spec(config.data.dataset).input_shape, backend=backend.name)  # before any data
     arrays, dataset = load_data(config, data_dir)
-    network = build_network(config, backend, dataset.input_shape, dataset.num_classes)
+    network = build_checked(config, backend, dataset.input_shape, dataset.num_classes)
     run_dir = out if resume and out is not None else prepare_run_dir(out or default_run_dir(config), force)
     with RunLock(run_dir):
         return _train_into(config, network, backend, arrays, dataset, run_dir, echo, progress, resume)
@@ -134,19 +144,32 @@ def resume_experiment(run_dir: Path, data_dir: str | None = None, epochs: int | 
     return run_experiment(config, data_dir, run_dir, echo=echo, progress=progress, resume=True)
 
 
+def _resume_point(checkpoints: Checkpointer, run_dir: Path, echo: Callable[[str], None]) -> Any:
+    """(position, history, path) of the newest valid checkpoint, or None for a run that was
+    stopped before it wrote its first one (it then starts again from step 0)."""
+    if not checkpoints.any_files() and not (run_dir / "summary.json").exists():
+        echo(f"warning: {run_dir} has no checkpoint yet (the run stopped before its first one): "
+             "starting it again from step 0")
+        return None
+    return checkpoints.load_latest()
+
+
 def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple[np.ndarray, ...], dataset: Any,
                 run_dir: Path, echo: Callable[[str], None], progress: Callable[[int, int], Any] | None,
                 resume: bool) -> tuple[dict[str, Any], Path]:
     trainer = Trainer(config, network, backend, dataset.num_classes)
     checkpoints = Checkpointer(run_dir, network, config.train.keep_checkpoints, warn=echo)
-    trainer.checkpoint_every, trainer.on_checkpoint = config.train.checkpoint_every, checkpoints
     position, history = None, []
-    if resume:
-        position, history, path = checkpoints.load_latest()
+    found = _resume_point(checkpoints, run_dir, echo) if resume else None
+    if found is not None:
+        position, history, path = found
         trainer.step_count = position.step
         echo(f"resuming {run_dir} from {path.name}: epoch {position.epoch}, step {position.step}")
-    else:
-        (run_dir / "config.toml").write_text(dump_toml(config_to_dict(config)), encoding="utf-8")
+    else:  # a fresh start: nothing of an earlier run in this directory (--force) may survive
+        checkpoints.clear()
+        for name in ("params.npz", "summary.json"):
+            (run_dir / name).unlink(missing_ok=True)
+        _write_atomic(run_dir / "config.toml", lambda h: h.write(dump_toml(config_to_dict(config)).encode()))
     # metrics.jsonl holds exactly the checkpoint's epochs, so a resumed log has no gaps or repeats.
     (run_dir / "metrics.jsonl").write_text("".join(_json_row(row) + "\n" for row in history), encoding="utf-8")
     echo(f"run {config.name}: {network.parameter_count():,} parameters, rule "
@@ -162,6 +185,14 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
                                     resume_step=position.step if position is not None else None)
         trainer.recorder = recorder
 
+    def on_checkpoint(position: Any, history: list[EpochMetrics] | None) -> None:
+        if recorder is not None:  # every recorded step before the checkpoint is on disk first
+            recorder.flush()
+            recorder.wait()
+        checkpoints(position, history)
+
+    trainer.checkpoint_every, trainer.on_checkpoint = config.train.checkpoint_every, on_checkpoint
+
     def on_epoch(row: EpochMetrics) -> None:
         check_parameters(network.parameters(), backend.xp, trainer.step_count)
         metrics.write(_json_row(row) + "\n")
@@ -171,7 +202,9 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
              f"({row.seconds:.1f} s, {row.examples_per_second:,.0f} ex/s)")
 
     try:
-        with metrics:
+        # Overflow on the way to a NaN is the guard's to report (one line naming the layer),
+        # not numpy's (a RuntimeWarning per operation).
+        with metrics, np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             history = trainer.fit(arrays, config.train.epochs, on_epoch, progress, position, history)
     except BaseException:
         if recorder is not None:
@@ -183,5 +216,6 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
     summary = summarize(history, config, network)
     if recorder is not None:
         summary["record"] = recorder.cost()
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(summary, indent=2) + "\n"
+    _write_atomic(run_dir / "summary.json", lambda handle: handle.write(text.encode()))
     return summary, run_dir

@@ -1,12 +1,21 @@
-"""Divergence stops the run with one line; a locked run directory is refused."""
+"""Reliability: divergence stops the run with one line (exit 3) and leaves the last good
+checkpoint; a locked run directory is refused; a corrupt or partial checkpoint is skipped
+and resume falls back to the one before; an interrupted run resumes bit for bit; sizes no
+machine holds are refused before anything is allocated. (SIGKILL at many steps:
+test_kill_resume.py; config fuzzing: test_config_fuzz.py.)"""
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers import tiny_config
 from localnet.backend import get_backend
@@ -34,19 +43,42 @@ def test_parameter_check_names_the_array():
         check_parameters({"layer1/W": np.zeros(2), "layer2/W": np.array([np.inf])}, np, 3)
 
 
-def test_live_lock_is_refused_and_stale_lock_taken_over(tmp_path):
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+HOLDER = """
+import sys, time
+from localnet.lock import RunLock
+with RunLock(sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_live_lock_is_refused_and_a_killed_holders_lock_taken_over(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=env)
     try:
-        (tmp_path / "run.lock").write_text(f"{sleeper.pid}\n")
-        with pytest.raises(LocalnetError, match=f"in use by a running localnet \\(pid {sleeper.pid}\\)"):
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LocalnetError, match=f"in use by a running localnet \\(pid {holder.pid}\\)"):
             prepare_run_dir(tmp_path, force=True)
         with pytest.raises(LocalnetError, match="in use"):
             RunLock(tmp_path).__enter__()
     finally:
-        sleeper.kill()
-        sleeper.wait()
-    with RunLock(tmp_path) as lock:  # the owner is gone: the stale lock is taken over
-        assert lock.owner() is not None
+        holder.kill()  # SIGKILL: no cleanup, run.lock stays behind
+        holder.wait()
+        holder.stdout.close()
+    assert (tmp_path / "run.lock").read_text().strip() == str(holder.pid)
+    prepare_run_dir(tmp_path, force=False)  # the lock died with its holder: the directory is free
+    with RunLock(tmp_path) as lock:  # and is taken over
+        assert lock.owner() == os.getpid()
+    assert not (tmp_path / "run.lock").exists()
+
+
+def test_a_pid_in_an_unheld_lock_file_does_not_lock(tmp_path):
+    """Only a held lock counts: a leftover file naming a live (e.g. reused) pid does not."""
+    (tmp_path / "run.lock").write_text(f"{os.getppid()}\n")
+    prepare_run_dir(tmp_path, force=False)
+    with RunLock(tmp_path):
+        with pytest.raises(LocalnetError, match=f"in use by a running localnet \\(pid {os.getpid()}\\)"):
+            RunLock(tmp_path).__enter__()  # a second holder, even in the same process, is refused
     assert not (tmp_path / "run.lock").exists()
 
 
@@ -125,3 +157,349 @@ def test_resume_needs_a_run_directory(tmp_path):
 
     with pytest.raises(LocalnetError, match="not a run directory"):
         resume_experiment(tmp_path)
+
+
+# -- corrupt checkpoints ------------------------------------------------------------------
+
+SMALL = """
+name = "small"
+seed = 2
+[data]
+batch_size = 8
+[[layers]]
+type = "dense"
+units = 6
+[[layers]]
+type = "softmax"
+units = 10
+[rule]
+name = "fa"
+[optim]
+lr = {lr}
+[train]
+epochs = 2
+checkpoint_every = {every}
+keep_checkpoints = 3
+"""
+WALL_CLOCK = ("seconds", "examples_per_second")
+
+
+@pytest.fixture
+def data40(tmp_path):
+    from localnet.data.synthetic import write_synthetic_mnist
+
+    write_synthetic_mnist(tmp_path / "mnist", n_train=40, n_test=10)  # 5 steps an epoch
+    return tmp_path / "mnist"
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+    from localnet.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _one_error_line(result, *needles, code):
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.output
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+    return errors[0]
+
+
+def _same_params_and_metrics(a_dir, b_dir):
+    import json
+
+    with np.load(a_dir / "params.npz", allow_pickle=False) as a, np.load(b_dir / "params.npz", allow_pickle=False) as b:
+        assert sorted(a.files) == sorted(b.files)
+        assert all(np.array_equal(a[k], b[k]) for k in a.files)
+    rows = [[{k: v for k, v in json.loads(line).items() if k not in WALL_CLOCK}
+             for line in (d / "metrics.jsonl").read_text().splitlines()] for d in (a_dir, b_dir)]
+    assert rows[0] == rows[1] and len(rows[0]) == 2
+
+
+def _flip_middle(path):
+    raw = bytearray(path.read_bytes())
+    middle = len(raw) // 2
+    raw[middle:middle + 16] = bytes(b ^ 0xFF for b in raw[middle:middle + 16])
+    path.write_bytes(bytes(raw))  # same length, 16 bytes inverted in the middle
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size * 2 // 3])
+
+
+@pytest.mark.parametrize("damage", [_flip_middle, _truncate], ids=["flipped", "truncated"])
+def test_corrupt_checkpoint_is_detected_and_resume_falls_back(tmp_path, data40, damage):
+    import shutil
+
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL.format(lr=0.01, every=2))
+    assert _cli("run", config, "--out", tmp_path / "straight", "--data-dir", data40, "--no-progress").exit_code == 0
+    cut = tmp_path / "cut"
+    shutil.copytree(tmp_path / "straight", cut)
+    (cut / "params.npz").unlink()
+    (cut / "summary.json").unlink()
+    names = sorted(p.name for p in (cut / "checkpoints").glob("ckpt-*.npz"))
+    assert names == ["ckpt-0000000006.npz", "ckpt-0000000008.npz", "ckpt-0000000010.npz"]
+    newest = cut / "checkpoints" / names[-1]
+    size = newest.stat().st_size
+    damage(newest)
+    assert newest.stat().st_size == size or damage is _truncate
+
+    result = _cli("run", "--resume", cut, "--data-dir", data40, "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert any(line.startswith("warning: skipping checkpoint") and names[-1] in line
+               for line in result.output.splitlines()), result.output
+    assert f"from {names[-2]}" in result.output
+    assert (cut / "checkpoints" / (names[-1] + ".corrupt")).exists()  # moved aside, kept for a post-mortem
+    _same_params_and_metrics(tmp_path / "straight", cut)
+
+    # The two newest broken: back to the oldest. All broken: one error line, exit 1.
+    for name in names[1:]:
+        damage(cut / "checkpoints" / name)
+    result = _cli("run", "--resume", cut, "--data-dir", data40, "--no-progress")
+    assert result.exit_code == 0 and f"from {names[0]}" in result.output, result.output
+    assert result.output.count("warning: skipping checkpoint") == 2
+    _same_params_and_metrics(tmp_path / "straight", cut)
+    for name in names:
+        damage(cut / "checkpoints" / name)
+    _one_error_line(_cli("run", "--resume", cut, "--data-dir", data40, "--no-progress"), "no valid checkpoint", code=1)
+
+
+def test_run_stopped_before_its_first_checkpoint_starts_again(tmp_path, data40):
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL.format(lr=0.01, every=0))
+    assert _cli("run", config, "--out", tmp_path / "straight", "--data-dir", data40, "--no-progress").exit_code == 0
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    (cut / "config.toml").write_bytes((tmp_path / "straight" / "config.toml").read_bytes())
+    result = _cli("run", "--resume", cut, "--data-dir", data40, "--no-progress")
+    assert result.exit_code == 0 and "no checkpoint yet" in result.output, result.output
+    _same_params_and_metrics(tmp_path / "straight", cut)
+
+
+@pytest.fixture(scope="module")
+def two_checkpoints():
+    """The bytes of two consecutive checkpoints of a small FA network, and their states."""
+    import tempfile
+
+    from localnet.checkpoint import Checkpointer, network_state
+    from localnet.train import Position
+
+    net = build_network(tiny_config("fa", [5, 4], 3), get_backend(), (6,), 3)
+    with tempfile.TemporaryDirectory() as tmp:
+        saver = Checkpointer(Path(tmp), net, keep=2)
+        x, onehot = np.linspace(0, 1, 12, dtype=np.float32).reshape(2, 6), np.eye(3, dtype=np.float32)[[0, 2]]
+        files, states = [], []
+        for step in (1, 2):
+            net.step(step - 1, x, onehot)
+            files.append(saver.save(Position(step=step)).read_bytes())
+            states.append(network_state(net))
+    return _Saved(net, files, states)
+
+
+class _Saved(tuple):
+    """(network, checkpoint bytes, states), with a short repr for hypothesis' reports."""
+
+    def __new__(cls, *items):
+        return super().__new__(cls, items)
+
+    def __repr__(self) -> str:
+        return "<two checkpoints>"
+
+
+@settings(max_examples=60, deadline=None)
+@given(where=st.floats(0, 1, exclude_max=True), mask=st.integers(1, 255))
+def test_a_flipped_byte_anywhere_is_caught_or_harmless(two_checkpoints, where, mask):
+    """Any single corrupted byte of the newest checkpoint either makes it skipped (zip CRC,
+    header or format checks; the previous one is restored) or changed nothing that matters."""
+    import tempfile
+
+    from localnet.checkpoint import Checkpointer, network_state
+
+    net, files, states = two_checkpoints
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "checkpoints"
+        folder.mkdir()
+        (folder / "ckpt-0000000001.npz").write_bytes(files[0])
+        raw = bytearray(files[1])
+        raw[int(where * len(raw))] ^= mask
+        (folder / "ckpt-0000000002.npz").write_bytes(bytes(raw))
+        warnings = []
+        position, _, path = Checkpointer(Path(tmp), net, warn=warnings.append).load_latest()
+    expected = states[position.step - 1]
+    assert path.name == f"ckpt-{position.step:010d}.npz" and (position.step == 2) == (not warnings)
+    restored = network_state(net)
+    assert restored.keys() == expected.keys()
+    assert all(np.array_equal(restored[k], expected[k]) for k in expected)
+
+
+# -- divergence ---------------------------------------------------------------------------
+
+def test_blow_up_stops_the_process_with_one_line_exit_3_and_a_loadable_checkpoint(tmp_path, data40):
+    """A real `localnet run` whose huge learning rate overflows within a few steps."""
+    from localnet.checkpoint import Checkpointer
+    from localnet.config import load_config
+
+    config = tmp_path / "blowup.toml"
+    config.write_text(SMALL.format(lr=1e20, every=1).replace('units = 6', 'units = 6\nactivation = "identity"'))
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-m", "localnet.cli", "run", str(config), "--out", str(out), "--data-dir",
+                           str(data40), "--no-progress"], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: training diverged"), proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout and "Warning" not in proc.stderr
+    assert re.search(r"(forward|feedback|target) message layer\d+ -> (layer\d+|readout) holds NaN/Inf at step \d+",
+                     proc.stderr), proc.stderr
+    assert not (out / "params.npz").exists() and not (out / "summary.json").exists()
+    assert not (out / "run.lock").exists()
+    newest = sorted((out / "checkpoints").glob("ckpt-*.npz"))[-1]
+    with np.load(newest, allow_pickle=False) as saved:
+        assert all(np.isfinite(saved[k]).all() for k in saved.files if k.startswith("param/"))
+    cfg = load_config(out / "config.toml")
+    net = build_network(cfg, get_backend(), (28, 28, 1), 10)
+    position, _, path = Checkpointer(out, net).load_latest()
+    assert path == newest and position.step == int(newest.stem.split("-")[1])
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_nan_in_one_layer_names_it_and_keeps_the_last_good_checkpoint(tmp_path, data40, monkeypatch, when):
+    """NaN written into layer2's W at step 6: before the step, its forward message carries
+    it; after the step, the checkpoint that follows refuses to save it. Either way: one
+    line naming layer2, exit 3, the step-6 checkpoint left, and resuming from it works."""
+    import localnet.network as network_module
+    from localnet.checkpoint import Checkpointer
+    from localnet.config import load_config
+
+    original = network_module.Network.step
+
+    def poisoned(self, step, *args, **kwargs):
+        if step == 6 and when == "before":
+            self.node("layer2").params["W"][0, 0] = np.nan
+        probs = original(self, step, *args, **kwargs)
+        if step == 6 and when == "after":
+            self.node("layer2").params["W"][0, 0] = np.nan
+        return probs
+
+    config = tmp_path / "three.toml"
+    config.write_text(SMALL.format(lr=0.01, every=1).replace('units = 6', 'units = 6\n[[layers]]\ntype = "dense"\n'
+                                                                        'units = 5', 1))
+    out = tmp_path / "run"
+    monkeypatch.setattr(network_module.Network, "step", poisoned)
+    result = _cli("run", config, "--out", out, "--data-dir", data40, "--no-progress")
+    if when == "before":
+        _one_error_line(result, "forward message layer2 -> layer3 holds NaN/Inf at step 6", code=3)
+    else:
+        _one_error_line(result, "parameter W of layer2 holds NaN/Inf at step 7", "not checkpointed", code=3)
+    newest = sorted((out / "checkpoints").glob("ckpt-*.npz"))[-1]
+    assert newest.name == "ckpt-0000000006.npz"
+    with np.load(newest, allow_pickle=False) as saved:
+        assert all(np.isfinite(saved[k]).all() for k in saved.files if k.startswith("param/"))
+    monkeypatch.setattr(network_module.Network, "step", original)
+    net = build_network(load_config(out / "config.toml"), get_backend(), (28, 28, 1), 10)
+    assert Checkpointer(out, net).load_latest()[2] == newest
+    resumed = _cli("run", "--resume", out, "--data-dir", data40, "--no-progress")
+    assert resumed.exit_code == 0 and "from ckpt-0000000006.npz" in resumed.output, resumed.output
+
+
+# -- two runs, one directory -------------------------------------------------------------
+
+def test_second_run_into_a_busy_directory_is_refused_and_the_first_completes(tmp_path, data40):
+    import json
+
+    from run_child import close, read_until_step, start_child
+
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL.format(lr=0.01, every=2))
+    out = tmp_path / "run"
+    first = start_child(tmp_path, "run", config, "--out", out, "--data-dir", data40, "--no-progress", wait=True)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    try:
+        read_until_step(first, 0, go=False)  # the first holds the directory, paused at step 0
+        before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+        for extra in ([], ["--force"]):
+            second = subprocess.run([sys.executable, "-m", "localnet.cli", "run", str(config), "--out", str(out),
+                                     "--data-dir", str(data40), "--no-progress", *extra],
+                                    capture_output=True, text=True, env=env, timeout=120)
+            assert second.returncode != 0 and second.stderr.count("\n") == 1, second.stderr
+            assert second.stderr.startswith("error: run directory") and "Traceback" not in second.stderr
+            assert f"in use by a running localnet (pid {first.pid})" in second.stderr
+        resume = subprocess.run([sys.executable, "-m", "localnet.cli", "run", "--resume", str(out), "--data-dir",
+                                 str(data40)], capture_output=True, text=True, env=env, timeout=120)
+        assert resume.returncode == 1 and f"in use by a running localnet (pid {first.pid})" in resume.stderr
+        assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before  # untouched
+        first.stdin.write("go\n")
+        first.stdin.flush()
+        _, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err
+    finally:
+        close(first)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs"] == 2 and summary["test_error"] is not None
+    with np.load(out / "params.npz", allow_pickle=False) as params:
+        assert params["layer1/W"].shape == (784, 6) and all(np.isfinite(params[k]).all() for k in params.files)
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
+    assert not (out / "run.lock").exists()
+
+
+# -- sizes, before anything is allocated -------------------------------------------------
+
+@pytest.mark.parametrize("layers", [
+    [{"type": "dense", "units": 7}, {"type": "dense", "units": 5}],
+    [{"type": "conv", "kernel": 3, "channels": 4, "stride": 2}, {"type": "flatten"}],
+    [{"type": "locally_connected", "kernel": 2, "channels": 3}, {"type": "conv", "kernel": 3, "channels": 2}],
+    [{"type": "locally_connected", "kernel": 3, "channels": 2, "stride": 3, "bias": "channel"}],
+])
+def test_estimate_from_the_config_matches_the_built_plan(layers):
+    from localnet.config import parse_config
+    from localnet.plan import estimate_layers, plan, training_bytes
+
+    config = parse_config({"name": "est", "layers": [*layers, {"type": "softmax", "units": 10}], "rule": {"name": "bp"},
+                           "data": {"batch_size": 6}})
+    rows = estimate_layers(config, (9, 8, 2))
+    built = plan(build_network(config, get_backend(), (9, 8, 2), 10), 6)
+    assert [(r.out_shape, r.parameters) for r in rows] == [(b.out_shape, b.parameters) for b in built]
+    assert training_bytes(config, rows, 6) == sum(b.weights + b.feedback + b.optimizer + b.activations for b in built)
+
+
+def test_too_big_for_memory_is_refused_before_allocating(tmp_path, data40, monkeypatch):
+    import localnet.network as network_module
+    from localnet.config import parse_config
+    from localnet.errors import ConfigError
+    from localnet.plan import check_memory
+
+    config = parse_config({"name": "big", "layers": [{"type": "dense", "units": 1000}, {"type": "softmax", "units": 10}],
+                           "rule": {"name": "fa"}})
+    check_memory(config, (28, 28, 1), limit=16 * 2**20)  # 13.6 MiB at batch_size 100: fits
+    with pytest.raises(ConfigError, match=r"needs at least .* more than the 1.0 MiB .*reduce units/channels or "
+                                          r"batch_size"):
+        check_memory(config, (28, 28, 1), limit=2**20)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the network was built")
+
+    monkeypatch.setattr(network_module, "build_network", no_build)
+    huge = tmp_path / "huge.toml"
+    huge.write_text(SMALL.format(lr=0.01, every=0).replace("units = 6", "units = 1000000000000"))
+    for args in (["validate", huge], ["run", huge, "--out", tmp_path / "r", "--data-dir", data40]):
+        _one_error_line(_cli(*args), "reduce units/channels or batch_size", "layers[0] dense", code=2)
+    assert not (tmp_path / "r").exists()
+
+
+def test_forced_rerun_leaves_no_checkpoint_of_the_old_run(tmp_path, data40):
+    """--force overwrites: the old run's checkpoints (here from later steps than the new
+    run reaches) must not be resumed as the new run's."""
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL.format(lr=0.01, every=2))
+    out = tmp_path / "run"
+    assert _cli("run", config, "--out", out, "--data-dir", data40, "--no-progress").exit_code == 0
+    result = _cli("run", config, "--out", out, "--data-dir", data40, "--no-progress", "--force", "--epochs", "1",
+                  "--set", "train.checkpoint_every=0")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["ckpt-0000000005.npz"]
+    resumed = _cli("run", "--resume", out, "--data-dir", data40, "--no-progress")
+    assert "from ckpt-0000000005.npz" in resumed.output and resumed.exit_code == 0, resumed.output
