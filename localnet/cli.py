@@ -154,12 +154,12 @@ def schedule(config: str, sets: tuple[str, ...]) -> None:
     """
     from .backend import get_backend  # noqa: PLC0415
     from .data import get_spec  # noqa: PLC0415
-    from .network import build_network  # noqa: PLC0415
+    from .plan import build_checked  # noqa: PLC0415
     from .schedule import describe  # noqa: PLC0415
 
     cfg = _load(config, sets, None, None, None)
     spec = get_spec(cfg.data.dataset)
-    net = build_network(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
+    net = build_checked(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
     train = cfg.data.limit_train or TRAIN_SIZES.get(cfg.data.dataset, 0)
     steps = -(-train // cfg.data.batch_size)
     rule = type(net.rule).__name__.lower()
@@ -186,12 +186,11 @@ def plan(config: str, sets: tuple[str, ...], batch_size: int | None) -> None:
     """
     from .backend import get_backend  # noqa: PLC0415
     from .data import get_spec  # noqa: PLC0415
-    from .network import build_network  # noqa: PLC0415
-    from .plan import format_plan, plan as make_plan  # noqa: PLC0415
+    from .plan import build_checked, format_plan, plan as make_plan  # noqa: PLC0415
 
     cfg = _load(config, sets, None, None, None)
     spec = get_spec(cfg.data.dataset)
-    net = build_network(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
+    net = build_checked(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
     batch = batch_size or cfg.data.batch_size
     click.echo(f"{config}: rule {type(net.rule).__name__.lower()}, input {spec.input_shape}, {cfg.dtype}")
     click.echo(format_plan(make_plan(net, batch), batch, "host memory on numpy, GPU memory on cupy"))
