@@ -98,6 +98,10 @@ class Checkpointer:
         self.keep = keep
         self.warn = warn
         self.history: list[EpochMetrics] = []
+        #: observers' state saved with each checkpoint (name -> array; the recorder's unflushed
+        #: rows), and what the loaded checkpoint held of it
+        self.extra: Callable[[], dict[str, np.ndarray]] | None = None
+        self.loaded_extra: dict[str, np.ndarray] = {}
 
     def __call__(self, position: Position, history: list[EpochMetrics] | None) -> None:
         """The Trainer's checkpoint hook (mid-epoch: history None, the last epoch-end history is used)."""
@@ -126,6 +130,8 @@ class Checkpointer:
                     f"training diverged: parameter {name} of {layer} holds NaN/Inf at step {position.step}; "
                     "it was not checkpointed (the last good checkpoint stays): lower the learning rate(s), "
                     "then rerun or resume")
+        if self.extra is not None:
+            state.update(self.extra())
         state["trainer/position"] = _text(dataclasses.asdict(position))
         state["trainer/history"] = _text([dataclasses.asdict(row) for row in self.history])
         path = self.folder / f"ckpt-{position.step:010d}.npz"
@@ -165,5 +171,6 @@ class Checkpointer:
                           f"{' '.join(str(err).split())}){'; moved to ' + aside.name if aside != path else ''}")
                 continue
             self.history = history
+            self.loaded_extra = {key: value for key, value in state.items() if key.startswith("record/")}
             return position, history, path
         raise LocalnetError(f"no valid checkpoint in {self.folder}: start a new run instead of --resume")

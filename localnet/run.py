@@ -181,17 +181,15 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
     if config.record.enabled:
         from .record import STORE_NAME, Recorder  # noqa: PLC0415 - zarr only when recording
 
-        recorder = Recorder.for_run(config, network, run_dir / STORE_NAME,
-                                    resume_step=position.step if position is not None else None)
+        saved = checkpoints.loaded_extra
+        resume_step = None if position is None else Recorder.resume_from(saved, position.step)
+        recorder = Recorder.for_run(config, network, run_dir / STORE_NAME, resume_step=resume_step)
+        if position is not None:
+            recorder.restore(saved)  # the rows buffered at the checkpoint: the log has no gap
         trainer.recorder = recorder
+        checkpoints.extra = recorder.checkpoint_state
 
-    def on_checkpoint(position: Any, history: list[EpochMetrics] | None) -> None:
-        if recorder is not None:  # every recorded step before the checkpoint is on disk first
-            recorder.flush()
-            recorder.wait()
-        checkpoints(position, history)
-
-    trainer.checkpoint_every, trainer.on_checkpoint = config.train.checkpoint_every, on_checkpoint
+    trainer.checkpoint_every, trainer.on_checkpoint = config.train.checkpoint_every, checkpoints
 
     def on_epoch(row: EpochMetrics) -> None:
         check_parameters(network.parameters(), backend.xp, trainer.step_count)

@@ -159,7 +159,9 @@ def test_sigkill_at_many_steps_then_resume_is_bit_identical(tmp_path):
 
 
 def test_sigkill_with_recording_continues_the_record_without_gaps(tmp_path):
-    """The Zarr record is flushed before each checkpoint, so a resumed run rewrites exactly
-    the rows after its checkpoint: the same steps, values and coordinates as a straight run."""
+    """Each checkpoint carries the recorder's unflushed rows (every = 2, chunk = 3,
+    checkpoint_every = 3: most checkpoints hold some), and a resumed run cuts the store at
+    the first of them and restores them: the same steps, values and coordinates as a
+    straight run, no gap, no repeat."""
     killed_at = _kill_and_resume(tmp_path, CONFIG + RECORD, [(5, "paced"), (22, "free"), (40, "in_save")])
     assert len(set(killed_at)) == 3, killed_at

@@ -229,6 +229,43 @@ class Recorder:
         self.backend.synchronize()  # so that the reported cost is the GPU's too
         self.seconds["angle"] += time.perf_counter() - start
 
+    # -- checkpoints: the unflushed rows travel in the run's checkpoint -------------------
+
+    def checkpoint_state(self) -> dict[str, np.ndarray]:
+        """Host copies of the rows buffered since the last flush and their coordinates, for
+        the run's checkpoint: a resumed run restores them (`restore`) instead of the run
+        flushing a partial chunk before every checkpoint (a flush costs per array, not per
+        row). Keys: "record/coords" (JSON text), "record/buffer/LAYER/PROBE" (rows, ...)."""
+        rows = self._row
+        state = {"record/coords": np.frombuffer(json.dumps(self._coords).encode(), dtype=np.uint8)}
+        for (layer, probe), buffer in self._buffers.items():
+            state[f"record/buffer/{layer}/{probe}"] = self.backend.to_host(buffer[:rows])
+        return state
+
+    @staticmethod
+    def resume_from(state: Mapping[str, np.ndarray], step: int) -> int:
+        """The training step to cut the store at when resuming from a checkpoint with this
+        `state` taken at `step`: the first buffered step (its rows come back from the
+        checkpoint; copies a later flush wrote are dropped), or `step` if none was buffered."""
+        if "record/coords" not in state:
+            return step
+        buffered = json.loads(state["record/coords"].tobytes().decode())["step"]
+        return int(buffered[0]) if buffered else step
+
+    def restore(self, state: Mapping[str, np.ndarray]) -> None:
+        """Put back the buffered rows of `checkpoint_state` (a resumed run, right after
+        construction with resume_step = `resume_from(state, step)`)."""
+        if "record/coords" not in state:
+            return
+        coords = json.loads(state["record/coords"].tobytes().decode())
+        self._coords = {key: list(coords[key]) for key in ("step", "epoch", "phase")}
+        self._row = len(self._coords["step"])
+        for key, value in state.items():
+            if key.startswith("record/buffer/"):
+                layer, probe = key.removeprefix("record/buffer/").split("/")
+                buffer = self._buffer(layer, probe, tuple(value.shape[1:]))
+                buffer[:len(value)] = self.backend.to_device(value)
+
     # -- flushing --------------------------------------------------------------------------
 
     def flush(self) -> None:
