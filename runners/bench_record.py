@@ -2,8 +2,8 @@
 
 Two (or three) identical networks train on the same in-memory minibatches: one without a
 recorder, one recording the default probes every `every` steps into a temporary store
-(flushes included: a round covers whole chunks, plus the partial flushes a run makes
-before each checkpoint), and with `angle=True` one that also runs
+(flushes included: a round covers whole chunks; and the copies of unflushed rows a run's
+checkpoints take), and with `angle=True` one that also runs
 the side BP analysis. Rounds alternate between them so that drift in machine load hits
 all alike; the best round of each is compared.
 
@@ -50,11 +50,10 @@ def _timer(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray,
         output.loss(probs, yb)
         if recorder is not None:
             recorder.end_step(step, 1)
-            # A run flushes the recorder before each checkpoint: at epoch ends and every
-            # train.checkpoint_every steps (defaults: 600 steps per MNIST epoch at batch 100, 1000).
+            # A run's checkpoints (at epoch ends and every train.checkpoint_every steps; 600
+            # steps per MNIST epoch at batch 100, 1000) copy the recorder's unflushed rows.
             if (step + 1) % epoch_steps == 0 or (checkpoint_every and (step + 1) % checkpoint_every == 0):
-                recorder.flush()
-                recorder.wait()
+                recorder.checkpoint_state()
         state["step"] = step + 1
 
     def round_() -> float:
