@@ -165,6 +165,13 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
         position, history, path = found
         trainer.step_count = position.step
         echo(f"resuming {run_dir} from {path.name}: epoch {position.epoch}, step {position.step}")
+        if backend.name != "numpy":
+            # cuRAND generators (CuPy) expose no state to save: each layer's noise stream is
+            # re-seeded from (seed, layer, step), so a resumed GPU run is deterministic but, unlike
+            # a numpy run, not bit-identical to one that was never interrupted (docs/design.md).
+            for node in network.nodes:
+                if node.rng is not None:
+                    node.rng = backend.random(config.seed, "noise", node.name, f"resumed-at-{position.step}")
     else:  # a fresh start: nothing of an earlier run in this directory (--force) may survive
         checkpoints.clear()
         for name in ("params.npz", "summary.json"):
