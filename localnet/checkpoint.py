@@ -89,6 +89,17 @@ def restore_network(network: Network, state: dict[str, np.ndarray]) -> None:
         rng.bit_generator.state = rng_state
 
 
+def write_atomic(path: Path, write: Callable[[Any], None]) -> None:
+    """Write `path` through a temporary file `.NAME.tmp` in its folder (fsync, then rename):
+    a reader (or a killed run) sees the old file or the new one, never half of it."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
 class Checkpointer:
     """Writes checkpoints of `network` into run_dir/checkpoints and finds the newest valid one."""
 
@@ -135,12 +146,7 @@ class Checkpointer:
         state["trainer/position"] = _text(dataclasses.asdict(position))
         state["trainer/history"] = _text([dataclasses.asdict(row) for row in self.history])
         path = self.folder / f"ckpt-{position.step:010d}.npz"
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **state)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, lambda handle: np.savez(handle, **state))
         for old in sorted(self.folder.glob("ckpt-*.npz"))[:-self.keep]:
             old.unlink(missing_ok=True)
         return path

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import platform
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ import numpy as np
 from . import __version__
 from .backend import get_backend
 from .config import RunConfig, config_to_dict, dump_toml
-from .checkpoint import Checkpointer
+from .checkpoint import Checkpointer, write_atomic
 from .errors import ConfigError, LocalnetError
 from .guard import FiniteGuard, check_parameters
 from .lock import LOCK_NAME, RunLock
@@ -52,9 +51,8 @@ def load_data(config: RunConfig, data_dir: str | None) -> tuple[tuple[np.ndarray
     from .data import load_dataset, resolve_data_dir  # noqa: PLC0415
 
     dataset = load_dataset(config.data.dataset, resolve_data_dir(config.data.dataset, data_dir))
-    n_train = config.data.limit_train or len(dataset.x_train)
+    n_train = min(config.data.limit_train or len(dataset.x_train), len(dataset.x_train))
     n_test = config.data.limit_test or len(dataset.x_test)
-    n_train = min(n_train, len(dataset.x_train))
     if config.data.batch_size > n_train:
         # parse_config checks the official sizes; this catches smaller (e.g. custom) files.
         raise ConfigError(f"data.batch_size {config.data.batch_size} is larger than the {n_train:,} training "
@@ -63,22 +61,11 @@ def load_data(config: RunConfig, data_dir: str | None) -> tuple[tuple[np.ndarray
     return arrays, dataset
 
 
-def _write_atomic(path: Path, write: Callable[[Any], None]) -> None:
-    """Write `path` through a temporary file in its folder (fsync, then rename): a reader
-    (or a killed run) sees the old file or the new one, never half of it."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def save_params(network: Network, path: Path) -> None:
     """All parameters (forward and feedback) as host arrays in an npz, keys "layerN/W" etc."""
     backend = network.backend
     arrays = {k: backend.to_host(v) for k, v in network.parameters().items()}
-    _write_atomic(path, lambda handle: np.savez(handle, **arrays))
+    write_atomic(path, lambda handle: np.savez(handle, **arrays))
 
 
 def summarize(history: list[EpochMetrics], config: RunConfig, network: Network) -> dict[str, Any]:
@@ -176,7 +163,7 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
         checkpoints.clear()
         for name in ("params.npz", "summary.json"):
             (run_dir / name).unlink(missing_ok=True)
-        _write_atomic(run_dir / "config.toml", lambda h: h.write(dump_toml(config_to_dict(config)).encode()))
+        write_atomic(run_dir / "config.toml", lambda h: h.write(dump_toml(config_to_dict(config)).encode()))
     # metrics.jsonl holds exactly the checkpoint's epochs, so a resumed log has no gaps or repeats.
     (run_dir / "metrics.jsonl").write_text("".join(_json_row(row) + "\n" for row in history), encoding="utf-8")
     echo(f"run {config.name}: {network.parameter_count():,} parameters, rule "
@@ -222,5 +209,5 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
     if recorder is not None:
         summary["record"] = recorder.cost()
     text = json.dumps(summary, indent=2) + "\n"
-    _write_atomic(run_dir / "summary.json", lambda handle: handle.write(text.encode()))
+    write_atomic(run_dir / "summary.json", lambda handle: handle.write(text.encode()))
     return summary, run_dir
