@@ -236,10 +236,9 @@ class Recorder:
         the run's checkpoint: a resumed run restores them (`restore`) instead of the run
         flushing a partial chunk before every checkpoint (a flush costs per array, not per
         row). Keys: "record/coords" (JSON text), "record/buffer/LAYER/PROBE" (rows, ...)."""
-        rows = self._row
         state = {"record/coords": np.frombuffer(json.dumps(self._coords).encode(), dtype=np.uint8)}
-        for (layer, probe), buffer in self._buffers.items():
-            state[f"record/buffer/{layer}/{probe}"] = self.backend.to_host(buffer[:rows])
+        for (layer, probe), rows in self._host_rows(self._row).items():
+            state[f"record/buffer/{layer}/{probe}"] = rows
         return state
 
     @staticmethod
@@ -268,6 +267,22 @@ class Recorder:
 
     # -- flushing --------------------------------------------------------------------------
 
+    def _host_rows(self, rows: int) -> dict[tuple[str, str], np.ndarray]:
+        """The first `rows` rows of every buffer on the host, with one device -> host copy
+        of all buffers together (host arrays of their own, not views of the buffers)."""
+        keys = list(self._buffers)
+        if not keys or rows == 0:
+            return {key: np.empty((0, *self._buffers[key].shape[1:]), self.backend.dtype) for key in keys}
+        flat = self.xp.concatenate([self._buffers[k][:rows].reshape(rows, -1) for k in keys], axis=1)
+        host = self.backend.to_host(flat)  # the one copy (a new array)
+        data, column = {}, 0
+        for key in keys:
+            shape = self._buffers[key].shape[1:]
+            size = int(np.prod(shape, dtype=np.int64))
+            data[key] = host[:, column:column + size].reshape(rows, *shape)
+            column += size
+        return data
+
     def flush(self) -> None:
         """Write the buffered rows: one host copy of every buffer together, then whole
         chunks, in line or by the writer thread (at most one write in flight; `close` and
@@ -276,17 +291,8 @@ class Recorder:
         if rows == 0:
             return
         start = time.perf_counter()
-        keys = list(self._buffers)
-        data: dict[tuple[str, str], np.ndarray] = {}
-        shapes = {key: self._buffers[key].shape[1:] for key in keys}
-        if keys:
-            flat = self.xp.concatenate([self._buffers[k][:rows].reshape(rows, -1) for k in keys], axis=1)
-            host = self.backend.to_host(flat)  # the one device -> host copy of this flush (a new array)
-            column = 0
-            for key in keys:
-                size = int(np.prod(shapes[key], dtype=np.int64))
-                data[key] = host[:, column:column + size].reshape(rows, *shapes[key])
-                column += size
+        shapes = {key: buffer.shape[1:] for key, buffer in self._buffers.items()}
+        data = self._host_rows(rows)
         coords = {"step": np.asarray(self._coords["step"], dtype=np.int64),
                   "epoch": np.asarray(self._coords["epoch"], dtype=np.int64),
                   "phase": np.asarray(self._coords["phase"], dtype=np.dtypes.StringDType())}
