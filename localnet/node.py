@@ -48,7 +48,8 @@ class LayerNode:
     def handle(self, message: Message) -> Sequence[tuple[str, Any]]:
         if message.kind == "forward":
             self.x = message.payload
-            self.a, self.h = self.layer.forward(message.payload)
+            # Outside evaluation a weight update follows, so the layer may keep its patches.
+            self.a, self.h = self.layer.forward(message.payload, keep=message.phase != "evaluate")
             self.rule.after_forward(self, message)
             return [("forward", self.h)]
         return self.rule.handle(self, message)

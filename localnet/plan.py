@@ -3,7 +3,8 @@
 Memory is counted in bytes of the config's dtype: forward weights, feedback parameters
 (FA's B, DFA's B_l, TP inverses and AO-SDTP's fixed features), Adam state (m and v for
 every learned array, plus a scratch buffer of the same size), and the activations a
-training step keeps per layer at the configured batch (x, a, h). Arrays live in host memory
+training step keeps per layer at the configured batch (x, a, h, and a patch layer's im2col
+columns, kept from the forward pass for the weight gradient). Arrays live in host memory
 on numpy and in GPU memory on CuPy; the byte counts are the same for both backends.
 """
 
@@ -42,7 +43,7 @@ def plan(network: Network, batch: int) -> list[LayerPlan]:
         weights = sum(int(p.size) for p in layer.params.values())
         feedback = sum(int(p.size) for p in node.feedback.values())
         learned = weights + sum(int(node.feedback[k].size) for k in network.rule.learned_feedback if k in node.feedback)
-        activations = batch * (int(np.prod(layer.in_shape)) + 2 * layer.units)
+        activations = batch * (int(np.prod(layer.in_shape)) + 2 * layer.units + layer.kept_per_example())
         rows.append(LayerPlan(node.name, type(layer).__name__, layer.out_shape, weights, weights * size,
                               feedback * size, 3 * learned * size, activations * size))
     return rows
@@ -77,6 +78,7 @@ class LayerEstimate:
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
     parameters: int
+    kept: int = 0  # values per example a training step keeps besides x, a, h (a patch layer's im2col)
 
 
 def _same(size: int, stride: int) -> int:
@@ -94,7 +96,7 @@ def estimate_layers(config: Any, input_shape: Sequence[int]) -> list[LayerEstima
     rows, shape = [], tuple(int(n) for n in input_shape)
     for index, spec in enumerate(config.layers):
         where, kind = f"layers[{index}]", LAYERS.name_of(spec, "Spec")
-        fan_in = math.prod(shape)
+        fan_in, kept = math.prod(shape), 0
         if kind in ("dense", "softmax"):
             out, params = (spec.units,), fan_in * spec.units + spec.units
         elif kind == "flatten":
@@ -110,6 +112,7 @@ def estimate_layers(config: Any, input_shape: Sequence[int]) -> list[LayerEstima
                                   f"use a kernel <= {max(h, w)}")
             out = (_same(h, stride), _same(w, stride), c_out)
             patch = k * k * c_in
+            kept = out[0] * out[1] * patch
             if kind == "conv":
                 params = patch * c_out + c_out
             else:
@@ -117,19 +120,19 @@ def estimate_layers(config: Any, input_shape: Sequence[int]) -> list[LayerEstima
                 params = positions * patch * c_out + (positions * c_out if spec.bias == "position" else c_out)
         else:
             return None
-        rows.append(LayerEstimate(where, kind, shape, out, params))
+        rows.append(LayerEstimate(where, kind, shape, out, params, kept))
         shape = out
     return rows
 
 
 def training_bytes(config: Any, rows: list[LayerEstimate], batch: int) -> int:
     """A lower bound of what training needs: forward weights, their Adam state (m, v and a
-    scratch buffer) and the activations a step keeps (x, a, h per layer) at `batch`, in the
+    scratch buffer) and the activations a step keeps (x, a, h per layer, patch columns) at `batch`, in the
     config's dtype. Feedback parameters are left out (they only add to it); for a rule
     without them (BP) this is exactly `plan`'s total."""
     size = np.dtype(config.dtype).itemsize
     weights = sum(r.parameters for r in rows)
-    activations = batch * sum(math.prod(r.in_shape) + 2 * math.prod(r.out_shape) for r in rows)
+    activations = batch * sum(math.prod(r.in_shape) + 2 * math.prod(r.out_shape) + r.kept for r in rows)
     return (4 * weights + activations) * size
 
 

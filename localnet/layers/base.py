@@ -37,10 +37,19 @@ class Layer:
         self.params: dict[str, Any] = {}
         self.out_shape: tuple[int, ...] = ()
 
-    def forward(self, x: Any) -> tuple[Any, Any]:
-        """(a, h): the pre-activation and the activation for a batch x."""
+    def forward(self, x: Any, keep: bool = False) -> tuple[Any, Any]:
+        """(a, h): the pre-activation and the activation for a batch x.
+
+        keep: this forward pass belongs to a training step whose `weight_grads(x, ...)` follows;
+        a layer may keep what it computed from x for it (patch layers keep their im2col).
+        """
         a = self.affine(x, self.params["W"], self.params["b"])
         return a, self.activation(self.xp, a)
+
+    def kept_per_example(self) -> int:
+        """Values per example that `forward(x, keep=True)` keeps until the weight gradient
+        (0 here; a patch layer's P * K im2col columns)."""
+        return 0
 
     def derivative(self, a: Any, h: Any) -> Any:
         """sigma'(a), elementwise, shape (B, *out_shape)."""

@@ -24,7 +24,7 @@ from ..registry import LAYERS
 from ..seeding import glorot_uniform
 from .base import Layer
 from .locally_connected import check_patch_spec
-from .patches import PatchGeometry, image_shape
+from .patches import KeptPatches, PatchGeometry, image_shape
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class Conv(Layer):
         self.activation = get_activation(spec.activation)
         weight = glorot_uniform(rng, (g.patch_size, c_out), *self.fans, backend.dtype)
         self.params = {"W": backend.to_device(weight), "b": self.xp.zeros(c_out, dtype=backend.dtype)}
+        self.kept = KeptPatches()
 
     @property
     def fans(self) -> tuple[int, int]:
@@ -71,9 +72,22 @@ class Conv(Layer):
         """im2col of x as a (B * P, K) matrix, row b * P + p (a free reshape of im2col's buffer)."""
         return self.geometry.im2col(x).transpose(1, 0, 2).reshape(-1, self.geometry.patch_size)
 
+    def forward(self, x: Any, keep: bool = False) -> tuple[Any, Any]:
+        rows = self._rows(x)
+        if keep:
+            self.kept.keep(x, rows)
+        a = self._affine_rows(rows, x.shape[0], self.params["W"], self.params["b"])
+        return a, self.activation(self.xp, a)
+
+    def kept_per_example(self) -> int:
+        return self.geometry.positions * self.geometry.patch_size
+
     def affine(self, x: Any, weight: Any, bias: Any) -> Any:
         """a = patches(x) W + b: x (B, H, W, C_in) -> (B, out_h, out_w, C_out)."""
-        out = (self._rows(x) @ weight).reshape(x.shape[0], *self.out_shape)
+        return self._affine_rows(self._rows(x), x.shape[0], weight, bias)
+
+    def _affine_rows(self, rows: Any, batch: int, weight: Any, bias: Any) -> Any:
+        out = (rows @ weight).reshape(batch, *self.out_shape)
         out += bias
         return out
 
@@ -85,5 +99,8 @@ class Conv(Layer):
 
     def weight_grads(self, x: Any, delta: Any) -> dict[str, Any]:
         """dL/dW (K, C_out) and dL/db (C_out,), summed over batch and positions."""
-        grad_w = self._rows(x).T @ delta.reshape(-1, self.spec.channels)
+        rows = self.kept.take(x)  # the columns of a forward(x, keep=True), if this is that x
+        if rows is None:
+            rows = self._rows(x)
+        grad_w = rows.T @ delta.reshape(-1, self.spec.channels)
         return {"W": grad_w, "b": delta.sum(axis=(0, 1, 2))}

@@ -33,7 +33,7 @@ class Flatten(Layer):
         self.activation = get_activation("identity")
         self.params = {}
 
-    def forward(self, x: Any) -> tuple[Any, Any]:
+    def forward(self, x: Any, keep: bool = False) -> tuple[Any, Any]:
         """(a, h) with h = a = x reshaped to (B, prod(in_shape))."""
         a = self.affine(x, None, None)
         return a, a

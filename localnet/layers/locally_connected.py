@@ -36,7 +36,7 @@ from ..backend import Backend
 from ..registry import ACTIVATIONS, LAYERS
 from ..seeding import glorot_uniform
 from .base import Layer
-from .patches import PatchGeometry, image_shape
+from .patches import KeptPatches, PatchGeometry, image_shape
 
 BIAS_MODES = ("position", "channel")
 
@@ -82,6 +82,7 @@ class LocallyConnected(Layer):
         weight = glorot_uniform(rng, (g.positions, g.patch_size, c_out), *self.fans, backend.dtype)
         bias_shape = self.out_shape if spec.bias == "position" else (c_out,)
         self.params = {"W": backend.to_device(weight), "b": self.xp.zeros(bias_shape, dtype=backend.dtype)}
+        self.kept = KeptPatches()
 
     @property
     def fans(self) -> tuple[int, int]:
@@ -94,12 +95,25 @@ class LocallyConnected(Layer):
         """(B, out_h, out_w, C_out) -> its (P, B, C_out) view (a copy only if delta is strided)."""
         return delta.reshape(delta.shape[0], self.geometry.positions, -1).transpose(1, 0, 2)
 
+    def forward(self, x: Any, keep: bool = False) -> tuple[Any, Any]:
+        cols = self.geometry.im2col(x)  # (P, B, K)
+        if keep:
+            self.kept.keep(x, cols)
+        a = self._affine_columns(cols, self.params["W"], self.params["b"])
+        return a, self.activation(self.xp, a)
+
+    def kept_per_example(self) -> int:
+        return self.geometry.positions * self.geometry.patch_size
+
     def affine(self, x: Any, weight: Any, bias: Any) -> Any:
         """a = patches(x) W + b: x (B, H, W, C_in) -> (B, out_h, out_w, C_out)."""
-        cols = self.geometry.im2col(x)  # (P, B, K)
-        out = self.xp.empty((x.shape[0], self.geometry.positions, self.spec.channels), dtype=cols.dtype)
+        return self._affine_columns(self.geometry.im2col(x), weight, bias)
+
+    def _affine_columns(self, cols: Any, weight: Any, bias: Any) -> Any:
+        batch = cols.shape[1]
+        out = self.xp.empty((batch, self.geometry.positions, self.spec.channels), dtype=cols.dtype)
         self.xp.matmul(cols, weight, out=out.transpose(1, 0, 2))  # P GEMMs (B, K) @ (K, C_out)
-        out = out.reshape(x.shape[0], *self.out_shape)
+        out = out.reshape(batch, *self.out_shape)
         out += bias
         return out
 
@@ -110,8 +124,11 @@ class LocallyConnected(Layer):
         return self.geometry.col2im(cols.transpose(0, 2, 1))
 
     def weight_grads(self, x: Any, delta: Any) -> dict[str, Any]:
-        """dL/dW (P, K, C_out) and dL/db (b's shape), summed over the batch, given delta = dL/da."""
-        cols = self.geometry.im2col(x)  # (P, B, K)
+        """dL/dW (P, K, C_out) and dL/db (b's shape), summed over the batch, given delta = dL/da.
+        Reuses the columns of a `forward(x, keep=True)` of this very x."""
+        cols = self.kept.take(x)
+        if cols is None:
+            cols = self.geometry.im2col(x)  # (P, B, K)
         grad_w = self.xp.matmul(cols.transpose(0, 2, 1), self._by_position(delta))  # (P, K, B) @ (P, B, C_out)
         grad_b = delta.sum(axis=0) if self.spec.bias == "position" else delta.sum(axis=(0, 1, 2))
         return {"W": grad_w, "b": grad_b}

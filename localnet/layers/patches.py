@@ -149,3 +149,30 @@ class PatchGeometry:
         for ki, kj, rows, columns in self.offsets:  # k*k strided block adds; overlaps accumulate
             padded[rows, columns] += columns6[:, :, ki, kj]
         return xp.ascontiguousarray(padded[top:top + h, left:left + w].transpose(3, 0, 1, 2))
+
+
+class KeptPatches:
+    """The im2col columns of a training step's forward input, kept for its weight gradient.
+
+    The weight gradient is the transposed GEMM over the same columns the forward pass built
+    (as torch autograd keeps an unfold), so a training step copies its patches out once, not
+    twice. `take(x)` hands them back only for the very array object they were built from
+    (the engine never changes a message in place) and forgets them; anything else is a
+    miss and the caller recomputes. Costs P * K values per example while kept
+    (`Layer.kept_per_example`, counted by `localnet plan`).
+    """
+
+    def __init__(self) -> None:
+        self._x: Any = None
+        self._cols: Any = None
+
+    def keep(self, x: Any, cols: Any) -> None:
+        self._x, self._cols = x, cols
+
+    def take(self, x: Any) -> Any:
+        """The columns kept for x, or None."""
+        if self._x is not x or self._cols is None:
+            return None
+        cols, self._x, self._cols = self._cols, None, None
+        return cols
+

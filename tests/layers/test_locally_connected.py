@@ -249,3 +249,25 @@ def test_fa_feedback_for_lc_layers_has_the_lc_weight_shape():
     x = np.random.default_rng(0).random((2, 9, 9, 1))
     probs = net.step(0, x, np.eye(3)[[0, 2]])
     assert probs.shape == (2, 3) and np.isfinite(probs).all()
+
+
+@pytest.mark.parametrize("kind", ["locally_connected", "conv"])
+def test_kept_patches_serve_only_the_array_they_came_from(kind):
+    """forward(x, keep=True) keeps x's im2col for weight_grads(x, d): the same gradient,
+    bit for bit, as recomputing; any other array (equal values or not) recomputes, and the
+    columns serve one update only."""
+    backend, rng = get_backend("numpy", "float64"), np.random.default_rng(0)
+    spec = LAYERS.get(kind).Spec(kernel=3, channels=4, stride=2)
+    layer = LAYERS.get(kind)(spec, (7, 6, 3), backend, np.random.default_rng(1))
+    x, y = rng.normal(size=(5, 7, 6, 3)), rng.normal(size=(5, 7, 6, 3))
+    d = rng.normal(size=(5, *layer.out_shape))
+    cold = layer.weight_grads(x, d)["W"]
+    a, _ = layer.forward(x, keep=True)
+    np.testing.assert_array_equal(a, layer.affine(x, layer.params["W"], layer.params["b"]))
+    np.testing.assert_array_equal(layer.weight_grads(x, d)["W"], cold)  # served from the kept columns
+    assert layer.kept.take(x) is None  # and forgotten
+    layer.forward(x, keep=True)
+    np.testing.assert_array_equal(layer.weight_grads(y, d)["W"], layer.weight_grads(y.copy(), d)["W"])
+    assert not np.array_equal(layer.weight_grads(y, d)["W"], cold)
+    np.testing.assert_array_equal(layer.weight_grads(x.copy(), d)["W"], cold)
+    assert layer.kept_per_example() == layer.geometry.positions * 9 * 3
