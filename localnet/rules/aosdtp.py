@@ -60,7 +60,10 @@ class AOSDTP(TargetRule):
         return node.layer.xp.concatenate([h, self.aux(node, x)], axis=1)
 
     def output_target(self, node: Any, onehot: Any) -> list[tuple[str, Any]]:
-        xp, z = node.layer.xp, self.aux(node, node.x)
-        target = self.inverse(node, xp.concatenate([onehot, z], axis=1))
-        current = self.inverse(node, xp.concatenate([node.h, z], axis=1))
+        # g([o, z]) = act(o V_o^T + (z V_z^T + c)), V = [V_o | V_z] (inputs x (classes + aux)):
+        # z's term is the same on both sides, so it is computed once (one GEMM, no concatenation).
+        layer, V, classes = node.layer, node.feedback["V"], node.layer.units
+        shared = layer.transpose(self.aux(node, node.x), V[:, classes:]) + node.feedback["c"]
+        target = self.inverse_activate(layer.xp, layer.transpose(onehot, V[:, :classes]) + shared)
+        current = self.inverse_activate(layer.xp, layer.transpose(node.h, V[:, :classes]) + shared)
         return [("target", node.x + (target - current))]

@@ -15,7 +15,8 @@ and trains on local losses only (Bartunov et al. 2018, section 2.1.2 and Algorit
   reconstruction target r = h~ ("preserving", DTP as in Lee et al.) or r = h_{l-1}
   ("denoising", SDTP and AO-SDTP).
 
-Squared errors are summed over units and averaged over the batch (Lee et al.'s `mse`), so
+Squared errors are summed over units and averaged over the batch (Lee et al.'s `mse`; option
+`hidden_loss = "sum"` sums a hidden layer's over the batch instead), so
 their gradients are 2 (h - t) / B. Inverses train during "inverse" phases (the forward
 sweep), forward weights during "target" phases; the schedule orders the two.
 """
@@ -35,6 +36,7 @@ from ..seeding import glorot_uniform
 from .base import LayerInfo, Rule, label_delta
 
 NOISE_MODES = ("preserving", "denoising")
+REDUCTIONS = ("mean", "sum")
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,18 @@ class TargetOptions:
 
     schedule: "parallel" or "alternating"; sigma: std of the inverse-training noise;
     noise: "preserving" (reconstruct the corrupted input) or "denoising" (the clean one);
-    inverse_activation: the inverse's nonlinearity (tanh in the paper; identity for tests).
+    inverse_activation: the inverse's nonlinearity (tanh in the paper; identity for tests);
+    hidden_loss: how a hidden layer's local loss ||h_l - t_l||^2 combines the batch's
+    examples, "mean" (Lee et al.'s mse) or "sum" (each example's own squared error, as in
+    Algorithm 1). Adam is blind to a gradient's scale except through eps, so "sum" is
+    "mean" with the forward optimizer's eps divided by the batch size at hidden layers.
     """
 
     schedule: str = "alternating"
     sigma: float = 0.1
     noise: str = "denoising"
     inverse_activation: str = "tanh"
+    hidden_loss: str = "mean"
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -58,6 +65,8 @@ class TargetOptions:
             raise ValueError(f"noise must be one of {', '.join(NOISE_MODES)}, got {self.noise!r}")
         if not self.sigma >= 0:
             raise ValueError(f"sigma must be >= 0, got {self.sigma}")
+        if self.hidden_loss not in REDUCTIONS:
+            raise ValueError(f"hidden_loss must be one of {', '.join(REDUCTIONS)}, got {self.hidden_loss!r}")
         if self.inverse_activation not in ("tanh", "identity"):
             raise ValueError(f"inverse_activation must be 'tanh' or 'identity', got {self.inverse_activation!r}")
 
@@ -100,8 +109,10 @@ class TargetRule(Rule):
 
     def inverse(self, node: Any, h: Any) -> Any:
         """g(h): (B, *out_shape [+aux]) -> (B, *in_shape)."""
-        xp = node.layer.xp
-        a = node.layer.transpose(h, node.feedback["V"]) + node.feedback["c"]
+        return self.inverse_activate(node.layer.xp, node.layer.transpose(h, node.feedback["V"]) + node.feedback["c"])
+
+    def inverse_activate(self, xp: Any, a: Any) -> Any:
+        """The inverse's nonlinearity applied to its pre-activation a = V^T h + c."""
         return xp.tanh(a) if self.options.inverse_activation == "tanh" else a
 
     def inverse_input(self, node: Any, x: Any) -> Any:
@@ -137,7 +148,10 @@ class TargetRule(Rule):
             return [("target", node.layer.transpose(message.payload, None))] if "target" in node.sends else []
         if "target" in node.sends:
             out.append(("target", self.propagate(node, message.payload)))
-        d = 2 * (node.h - message.payload) / node.h.shape[0] * node.layer.derivative(node.a, node.h)
+        d = 2 * (node.h - message.payload)
+        if self.options.hidden_loss == "mean":
+            d = d / node.h.shape[0]
+        d = d * node.layer.derivative(node.a, node.h)
         node.update(node.layer.weight_grads(node.x, d))
         return out
 

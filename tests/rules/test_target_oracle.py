@@ -40,10 +40,11 @@ shapes = dict(hidden=st.lists(st.integers(2, 7), min_size=2, max_size=3), inputs
               classes=st.integers(2, 4), batch=st.integers(1, 5), seed=st.integers(0, 2**16))
 
 
-@given(rule=st.sampled_from(RULES), **shapes)
-def test_forward_losses_match_autograd(rule, hidden, inputs, classes, batch, seed):
-    """Hidden layers: ||tanh(x W + b) - t||^2 (sum over units, batch mean); output: cross-entropy."""
-    net = build(rule, hidden, inputs, classes, seed, schedule="parallel")
+@given(rule=st.sampled_from(RULES), reduction=st.sampled_from(["mean", "sum"]), **shapes)
+def test_forward_losses_match_autograd(rule, reduction, hidden, inputs, classes, batch, seed):
+    """Hidden layers: ||tanh(x W + b) - t||^2 (sum over units, batch mean or sum as
+    `hidden_loss` says); output: cross-entropy (batch mean)."""
+    net = build(rule, hidden, inputs, classes, seed, schedule="parallel", hidden_loss=reduction)
     x, labels, onehot = random_batch(seed, batch, inputs, classes)
     seen = {}
     net.engine.add_tap(lambda m: seen.__setitem__(m.dst, m.payload) if m.kind == "target" else None)
@@ -57,7 +58,7 @@ def test_forward_losses_match_autograd(rule, hidden, inputs, classes, batch, see
         if node.layer.is_output:
             loss = torch.nn.functional.cross_entropy(a, torch.tensor(labels))
         else:
-            loss = ((torch.tanh(a) - t(seen[node.name])) ** 2).sum() / batch
+            loss = ((torch.tanh(a) - t(seen[node.name])) ** 2).sum() / (batch if reduction == "mean" else 1)
         loss.backward()
         close(node.grads["W"], W.grad)
         close(node.grads["b"], b.grad)
@@ -89,3 +90,23 @@ def test_inverse_losses_match_autograd(rule, noise, sigma, hidden, inputs, class
         (((recon - goal) ** 2).sum() / batch).backward()
         close(node.inverse_grads["V"], V.grad)
         close(node.inverse_grads["c"], c.grad)
+
+
+@given(**shapes)
+def test_aosdtp_penultimate_target_is_the_difference_through_the_output_inverse(hidden, inputs, classes, batch, seed):
+    """t_{L-1} = h_{L-1} + g([labels, z]) - g([o, z]), g(u) = tanh(u V^T + c) over the
+    concatenated [classes, aux] input and z = tanh(h_{L-1} A + a), written out in torch."""
+    net = build("aosdtp", hidden, inputs, classes, seed, schedule="parallel")
+    x, _, onehot = random_batch(seed, batch, inputs, classes)
+    seen = {}
+    net.engine.add_tap(lambda m: seen.__setitem__(m.dst, m.payload) if m.kind == "target" else None)
+    net.step(0, x, onehot)
+    out = net.output
+    f = {k: t(v) for k, v in out.feedback.items()}
+    z = torch.tanh(t(out.x) @ f["A"] + f["a"])
+
+    def g(o):
+        return torch.tanh(torch.cat([o, z], dim=1) @ f["V"].T + f["c"])
+
+    expected = t(out.x) + g(t(onehot)) - g(t(out.h))
+    close(seen[net.nodes[-2].name], expected)
