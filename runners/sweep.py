@@ -6,8 +6,10 @@
 
 Each variant is `NAME: key=value, key=value` (`--set` syntax; an empty list is the config as
 shipped, e.g. "shipped:"). Every (variant, seed) becomes one `localnet run` process writing
-OUT/NAME-sSEED (its log next to it); runs already finished there are skipped, so a
-stopped sweep resumes where it was. Each process is pinned to one BLAS thread
+OUT/NAME-sSEED (its log next to it); runs already finished there are skipped and an
+unfinished one with a checkpoint continues from it (`localnet run --resume`), so a stopped
+sweep resumes where it was. A run directory belongs to its variant's name: to change a
+variant's settings, give it a new name. Each process is pinned to one BLAS thread
 (OPENBLAS_NUM_THREADS=1 and friends): on a small machine, several multi-threaded numpy
 processes oversubscribe the cores and run many times slower. When all are done, the
 table of `runners.report` is printed (and written to OUT/report.md).
@@ -38,6 +40,10 @@ class Job:
     run_dir: Path
 
     def command(self, config: Path, extra: list[str]) -> list[str]:
+        if resumable(self.run_dir):  # an unfinished earlier attempt with a checkpoint
+            return [sys.executable, "-m", "localnet.cli", "run", "--resume", str(self.run_dir), *extra]
+        if self.run_dir.exists():  # started but nothing saved yet: start over
+            extra = [*extra, "--force"]
         sets = [arg for item in self.overrides for arg in ("--set", item)]
         return [sys.executable, "-m", "localnet.cli", "run", str(config), "--seed", str(self.seed),
                 "--out", str(self.run_dir), *sets, *extra]
@@ -72,6 +78,10 @@ def finished(run_dir: Path) -> bool:
     return (run_dir / "summary.json").is_file()
 
 
+def resumable(run_dir: Path) -> bool:
+    return (run_dir / "config.toml").is_file() and any((run_dir / "checkpoints").glob("ckpt-*.npz"))
+
+
 def run_sweep(config: Path, out: Path, variants: list[tuple[str, tuple[str, ...]]], seeds: list[int], jobs: int,
               extra: list[str]) -> list[Path]:
     """Run every (variant, seed) not yet finished, `jobs` at a time; return the run dirs."""
@@ -83,10 +93,10 @@ def run_sweep(config: Path, out: Path, variants: list[tuple[str, tuple[str, ...]
     while pending or running:
         while pending and len(running) < jobs:
             job = pending.pop(0)
-            force = ["--force"] if job.run_dir.exists() else []  # an unfinished earlier attempt
-            log = open(out / f"{job.run_dir.name}.log", "w")  # noqa: SIM115 - closed when it ends
-            print(f"start {job.run_dir.name}: {' '.join(job.overrides) or '(as shipped)'}", flush=True)
-            running.append((job, subprocess.Popen(job.command(config, extra + force), stdout=log,
+            how = "resume" if resumable(job.run_dir) else "start"
+            log = open(out / f"{job.run_dir.name}.log", "a")  # noqa: SIM115 - closed when it ends
+            print(f"{how} {job.run_dir.name}: {' '.join(job.overrides) or '(as shipped)'}", flush=True)
+            running.append((job, subprocess.Popen(job.command(config, extra), stdout=log,
                                                   stderr=subprocess.STDOUT, env=env), log))
         time.sleep(2)
         for entry in list(running):

@@ -49,3 +49,25 @@ def test_sweep_runs_each_variant_and_seed_once(tmp_path, capsys):
     capsys.readouterr()
     run_sweep(config, tmp_path / "out", variants, [0, 1], jobs=2, extra=["--data-dir", str(data)])
     assert "start" not in capsys.readouterr().out  # all finished: nothing reruns
+
+
+def test_an_unfinished_run_resumes_from_its_checkpoint(tmp_path, capsys):
+    """A run stopped after epoch 1 (summary gone, checkpoint there) continues with --resume
+    and ends exactly as a straight 2-epoch run of the same variant."""
+    data = tmp_path / "mnist"
+    write_synthetic_mnist(data, n_train=32, n_test=16)
+    config = tmp_path / "tiny.toml"
+    config.write_text(CONFIG)
+    extra = ["--data-dir", str(data)]
+    (cut,) = run_sweep(config, tmp_path / "cut", [("a", ())], [0], jobs=1, extra=[*extra, "--epochs", "1"])
+    (cut / "summary.json").unlink()
+    capsys.readouterr()
+    run_sweep(config, tmp_path / "cut", [("a", ())], [0], jobs=1, extra=[*extra, "--epochs", "2"])
+    assert "resume a-s0" in capsys.readouterr().out
+    (straight,) = run_sweep(config, tmp_path / "straight", [("a", ())], [0], jobs=1, extra=[*extra, "--epochs", "2"])
+
+    def rows(run):
+        return [{k: v for k, v in json.loads(line).items() if k not in ("seconds", "examples_per_second")}
+                for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+    assert len(rows(cut)) == 2 and rows(cut) == rows(straight)
