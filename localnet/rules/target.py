@@ -15,10 +15,11 @@ and trains on local losses only (Bartunov et al. 2018, section 2.1.2 and Algorit
   reconstruction target r = h~ ("preserving", DTP as in Lee et al.) or r = h_{l-1}
   ("denoising", SDTP and AO-SDTP).
 
-Squared errors are summed over units and averaged over the batch (Lee et al.'s `mse`; option
-`hidden_loss = "sum"` sums a hidden layer's over the batch instead), so
-their gradients are 2 (h - t) / B. Inverses train during "inverse" phases (the forward
-sweep), forward weights during "target" phases; the schedule orders the two.
+Squared errors are summed over units and averaged over the batch (Lee et al.'s `mse`), so
+their gradients are 2 (h - t) / B; option `local_loss` changes that reduction for the
+hidden and inverse losses alike ("mean": over units too, TF's reduce_mean; "sum").
+Inverses train during "inverse" phases (the forward sweep), forward weights during
+"target" phases; the schedule orders the two.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from ..seeding import glorot_uniform
 from .base import LayerInfo, Rule, label_delta
 
 NOISE_MODES = ("preserving", "denoising")
-REDUCTIONS = ("mean", "sum")
+#: local_loss -> what the summed squared error of a batch is divided by
+REDUCTIONS = ("batch_mean", "mean", "sum")
 
 
 @dataclass(frozen=True)
@@ -46,17 +48,18 @@ class TargetOptions:
     schedule: "parallel" or "alternating"; sigma: std of the inverse-training noise;
     noise: "preserving" (reconstruct the corrupted input) or "denoising" (the clean one);
     inverse_activation: the inverse's nonlinearity (tanh in the paper; identity for tests);
-    hidden_loss: how a hidden layer's local loss ||h_l - t_l||^2 combines the batch's
-    examples, "mean" (Lee et al.'s mse) or "sum" (each example's own squared error, as in
-    Algorithm 1). Adam is blind to a gradient's scale except through eps, so "sum" is
-    "mean" with the forward optimizer's eps divided by the batch size at hidden layers.
+    local_loss: the reduction of the squared errors in the hidden layers' loss
+    ||h_l - t_l||^2 and the inverse loss, "batch_mean" (sum over units, mean over the batch:
+    Lee et al.'s mse), "mean" (mean over units and batch: TF's reduce_mean) or "sum". Adam
+    is blind to a gradient's scale except through eps, so these differ only in how strongly
+    eps damps the updates: "mean" is "batch_mean" with eps times the layer's width.
     """
 
     schedule: str = "alternating"
     sigma: float = 0.1
     noise: str = "denoising"
     inverse_activation: str = "tanh"
-    hidden_loss: str = "mean"
+    local_loss: str = "batch_mean"
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -65,8 +68,8 @@ class TargetOptions:
             raise ValueError(f"noise must be one of {', '.join(NOISE_MODES)}, got {self.noise!r}")
         if not self.sigma >= 0:
             raise ValueError(f"sigma must be >= 0, got {self.sigma}")
-        if self.hidden_loss not in REDUCTIONS:
-            raise ValueError(f"hidden_loss must be one of {', '.join(REDUCTIONS)}, got {self.hidden_loss!r}")
+        if self.local_loss not in REDUCTIONS:
+            raise ValueError(f"local_loss must be one of {', '.join(REDUCTIONS)}, got {self.local_loss!r}")
         if self.inverse_activation not in ("tanh", "identity"):
             raise ValueError(f"inverse_activation must be 'tanh' or 'identity', got {self.inverse_activation!r}")
 
@@ -126,11 +129,19 @@ class TargetRule(Rule):
         y = self.inverse_input(node, noisy)
         recon = self.inverse(node, y)
         goal = noisy if self.options.noise == "preserving" else x
-        d = 2 * (recon - goal) / x.shape[0]
+        d = self.reduce(2 * (recon - goal))
         if self.options.inverse_activation == "tanh":
             d = d * (1 - recon * recon)
         grads = {"V": node.layer.weight_grads(d, y)["W"], "c": d.sum(axis=0)}
         node.update_inverse(grads)
+
+    def reduce(self, grad: Any) -> Any:
+        """d(loss)/d(output) from the per-element 2 (y - r) of a (B, ...) batch, by `local_loss`."""
+        if self.options.local_loss == "batch_mean":
+            return grad / grad.shape[0]
+        if self.options.local_loss == "mean":
+            return grad / grad.size
+        return grad
 
     # -- messages ----------------------------------------------------------------------
 
@@ -148,10 +159,7 @@ class TargetRule(Rule):
             return [("target", node.layer.transpose(message.payload, None))] if "target" in node.sends else []
         if "target" in node.sends:
             out.append(("target", self.propagate(node, message.payload)))
-        d = 2 * (node.h - message.payload)
-        if self.options.hidden_loss == "mean":
-            d = d / node.h.shape[0]
-        d = d * node.layer.derivative(node.a, node.h)
+        d = self.reduce(2 * (node.h - message.payload)) * node.layer.derivative(node.a, node.h)
         node.update(node.layer.weight_grads(node.x, d))
         return out
 

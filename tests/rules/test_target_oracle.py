@@ -40,11 +40,14 @@ shapes = dict(hidden=st.lists(st.integers(2, 7), min_size=2, max_size=3), inputs
               classes=st.integers(2, 4), batch=st.integers(1, 5), seed=st.integers(0, 2**16))
 
 
-@given(rule=st.sampled_from(RULES), reduction=st.sampled_from(["mean", "sum"]), **shapes)
+REDUCE = {"batch_mean": lambda sq: sq.sum() / sq.shape[0], "mean": lambda sq: sq.mean(), "sum": lambda sq: sq.sum()}
+
+
+@given(rule=st.sampled_from(RULES), reduction=st.sampled_from(sorted(REDUCE)), **shapes)
 def test_forward_losses_match_autograd(rule, reduction, hidden, inputs, classes, batch, seed):
-    """Hidden layers: ||tanh(x W + b) - t||^2 (sum over units, batch mean or sum as
-    `hidden_loss` says); output: cross-entropy (batch mean)."""
-    net = build(rule, hidden, inputs, classes, seed, schedule="parallel", hidden_loss=reduction)
+    """Hidden layers: ||tanh(x W + b) - t||^2 reduced as `local_loss` says (default: sum
+    over units, batch mean); output: cross-entropy (batch mean)."""
+    net = build(rule, hidden, inputs, classes, seed, schedule="parallel", local_loss=reduction)
     x, labels, onehot = random_batch(seed, batch, inputs, classes)
     seen = {}
     net.engine.add_tap(lambda m: seen.__setitem__(m.dst, m.payload) if m.kind == "target" else None)
@@ -58,17 +61,19 @@ def test_forward_losses_match_autograd(rule, reduction, hidden, inputs, classes,
         if node.layer.is_output:
             loss = torch.nn.functional.cross_entropy(a, torch.tensor(labels))
         else:
-            loss = ((torch.tanh(a) - t(seen[node.name])) ** 2).sum() / (batch if reduction == "mean" else 1)
+            loss = REDUCE[reduction]((torch.tanh(a) - t(seen[node.name])) ** 2)
         loss.backward()
         close(node.grads["W"], W.grad)
         close(node.grads["b"], b.grad)
 
 
 @given(rule=st.sampled_from(RULES), noise=st.sampled_from(["preserving", "denoising"]),
-       sigma=st.sampled_from([0.0, 0.2]), **shapes)
-def test_inverse_losses_match_autograd(rule, noise, sigma, hidden, inputs, classes, batch, seed):
-    """Inverse at layer l: ||tanh(f(x~) V^T + c) - r||^2, r = x~ (preserving) or x (denoising)."""
-    net = build(rule, hidden, inputs, classes, seed, schedule="alternating", noise=noise, sigma=sigma)
+       sigma=st.sampled_from([0.0, 0.2]), reduction=st.sampled_from(sorted(REDUCE)), **shapes)
+def test_inverse_losses_match_autograd(rule, noise, sigma, reduction, hidden, inputs, classes, batch, seed):
+    """Inverse at layer l: ||tanh(f(x~) V^T + c) - r||^2, r = x~ (preserving) or x (denoising),
+    reduced as `local_loss` says."""
+    net = build(rule, hidden, inputs, classes, seed, schedule="alternating", noise=noise, sigma=sigma,
+                local_loss=reduction)
     x, _, onehot = random_batch(seed, batch, inputs, classes)
     nodes = [n for n in net.nodes if n.inverse_optimizer is not None]
     state = {n.name: (copy.deepcopy(n.rng), {k: v.copy() for k, v in n.feedback.items()},
@@ -87,7 +92,7 @@ def test_inverse_losses_match_autograd(rule, noise, sigma, hidden, inputs, class
             y = torch.cat([y, torch.tanh(t(noisy) @ t(fb["A"]) + t(fb["a"]))], dim=1)
         recon = torch.tanh(y @ V.T + c)
         goal = t(noisy if noise == "preserving" else clean)
-        (((recon - goal) ** 2).sum() / batch).backward()
+        REDUCE[reduction]((recon - goal) ** 2).backward()
         close(node.inverse_grads["V"], V.grad)
         close(node.inverse_grads["c"], c.grad)
 
