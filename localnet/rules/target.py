@@ -16,8 +16,8 @@ and trains on local losses only (Bartunov et al. 2018, section 2.1.2 and Algorit
   ("denoising", SDTP and AO-SDTP).
 
 Squared errors are summed over units and averaged over the batch (Lee et al.'s `mse`), so
-their gradients are 2 (h - t) / B; option `local_loss` changes that reduction for the
-hidden and inverse losses alike ("mean": over units too, TF's reduce_mean; "sum").
+their gradients are 2 (h - t) / B; options `local_loss` (hidden layers) and `inverse_loss`
+change that reduction ("mean": over units too, TF's reduce_mean; "sum").
 Inverses train during "inverse" phases (the forward sweep), forward weights during
 "target" phases; the schedule orders the two.
 """
@@ -48,11 +48,11 @@ class TargetOptions:
     schedule: "parallel" or "alternating"; sigma: std of the inverse-training noise;
     noise: "preserving" (reconstruct the corrupted input) or "denoising" (the clean one);
     inverse_activation: the inverse's nonlinearity (tanh in the paper; identity for tests);
-    local_loss: the reduction of the squared errors in the hidden layers' loss
-    ||h_l - t_l||^2 and the inverse loss, "batch_mean" (sum over units, mean over the batch:
-    Lee et al.'s mse), "mean" (mean over units and batch: TF's reduce_mean) or "sum". Adam
-    is blind to a gradient's scale except through eps, so these differ only in how strongly
-    eps damps the updates: "mean" is "batch_mean" with eps times the layer's width.
+    local_loss, inverse_loss: the reduction of the squared errors in the hidden layers'
+    loss ||h_l - t_l||^2 and in the inverse loss, "batch_mean" (sum over units, mean over
+    the batch: Lee et al.'s mse), "mean" (mean over units and batch: TF's reduce_mean) or
+    "sum". Adam is blind to a gradient's scale except through eps, so these differ only in
+    how strongly eps damps the updates: "mean" is "batch_mean" with eps times the width.
     """
 
     schedule: str = "alternating"
@@ -60,6 +60,7 @@ class TargetOptions:
     noise: str = "denoising"
     inverse_activation: str = "tanh"
     local_loss: str = "batch_mean"
+    inverse_loss: str = "batch_mean"
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -68,10 +69,20 @@ class TargetOptions:
             raise ValueError(f"noise must be one of {', '.join(NOISE_MODES)}, got {self.noise!r}")
         if not self.sigma >= 0:
             raise ValueError(f"sigma must be >= 0, got {self.sigma}")
-        if self.local_loss not in REDUCTIONS:
-            raise ValueError(f"local_loss must be one of {', '.join(REDUCTIONS)}, got {self.local_loss!r}")
+        for name in ("local_loss", "inverse_loss"):
+            if getattr(self, name) not in REDUCTIONS:
+                raise ValueError(f"{name} must be one of {', '.join(REDUCTIONS)}, got {getattr(self, name)!r}")
         if self.inverse_activation not in ("tanh", "identity"):
             raise ValueError(f"inverse_activation must be 'tanh' or 'identity', got {self.inverse_activation!r}")
+
+
+def reduce(grad: Any, reduction: str) -> Any:
+    """d(loss)/d(output) from the per-element 2 (y - r) of a (B, ...) batch, by `reduction`."""
+    if reduction == "batch_mean":
+        return grad / grad.shape[0]
+    if reduction == "mean":
+        return grad / grad.size
+    return grad
 
 
 class TargetRule(Rule):
@@ -129,19 +140,11 @@ class TargetRule(Rule):
         y = self.inverse_input(node, noisy)
         recon = self.inverse(node, y)
         goal = noisy if self.options.noise == "preserving" else x
-        d = self.reduce(2 * (recon - goal))
+        d = reduce(2 * (recon - goal), self.options.inverse_loss)
         if self.options.inverse_activation == "tanh":
             d = d * (1 - recon * recon)
         grads = {"V": node.layer.weight_grads(d, y)["W"], "c": d.sum(axis=0)}
         node.update_inverse(grads)
-
-    def reduce(self, grad: Any) -> Any:
-        """d(loss)/d(output) from the per-element 2 (y - r) of a (B, ...) batch, by `local_loss`."""
-        if self.options.local_loss == "batch_mean":
-            return grad / grad.shape[0]
-        if self.options.local_loss == "mean":
-            return grad / grad.size
-        return grad
 
     # -- messages ----------------------------------------------------------------------
 
@@ -159,7 +162,7 @@ class TargetRule(Rule):
             return [("target", node.layer.transpose(message.payload, None))] if "target" in node.sends else []
         if "target" in node.sends:
             out.append(("target", self.propagate(node, message.payload)))
-        d = self.reduce(2 * (node.h - message.payload)) * node.layer.derivative(node.a, node.h)
+        d = reduce(2 * (node.h - message.payload), self.options.local_loss) * node.layer.derivative(node.a, node.h)
         node.update(node.layer.weight_grads(node.x, d))
         return out
 

@@ -71,9 +71,9 @@ def test_forward_losses_match_autograd(rule, reduction, hidden, inputs, classes,
        sigma=st.sampled_from([0.0, 0.2]), reduction=st.sampled_from(sorted(REDUCE)), **shapes)
 def test_inverse_losses_match_autograd(rule, noise, sigma, reduction, hidden, inputs, classes, batch, seed):
     """Inverse at layer l: ||tanh(f(x~) V^T + c) - r||^2, r = x~ (preserving) or x (denoising),
-    reduced as `local_loss` says."""
+    reduced as `inverse_loss` says."""
     net = build(rule, hidden, inputs, classes, seed, schedule="alternating", noise=noise, sigma=sigma,
-                local_loss=reduction)
+                inverse_loss=reduction)
     x, _, onehot = random_batch(seed, batch, inputs, classes)
     nodes = [n for n in net.nodes if n.inverse_optimizer is not None]
     state = {n.name: (copy.deepcopy(n.rng), {k: v.copy() for k, v in n.feedback.items()},
