@@ -81,47 +81,25 @@ class LayerEstimate:
     kept: int = 0  # values per example a training step keeps besides x, a, h (a patch layer's im2col)
 
 
-def _same(size: int, stride: int) -> int:
-    return -(-size // stride)
-
-
 def estimate_layers(config: Any, input_shape: Sequence[int]) -> list[LayerEstimate] | None:
-    """Per-layer shapes and forward parameter counts of `config`'s network on inputs of
-    `input_shape`, without building it; None if a layer type has no estimate here.
-
-    A patch layer (conv, locally_connected) on a flat input is a ConfigError naming it.
+    """Per-layer shapes, forward parameter counts and kept values of `config`'s network on
+    inputs of `input_shape`, without building it: each layer spec's own `estimate`. None if
+    a layer type has none. A layer that cannot apply to its input (a patch layer on a flat
+    input, a kernel larger than the image) is a ConfigError naming it.
     """
     from .registry import LAYERS  # noqa: PLC0415
 
     rows, shape = [], tuple(int(n) for n in input_shape)
     for index, spec in enumerate(config.layers):
         where, kind = f"layers[{index}]", LAYERS.name_of(spec, "Spec")
-        fan_in, kept = math.prod(shape), 0
-        if kind in ("dense", "softmax"):
-            out, params = (spec.units,), fan_in * spec.units + spec.units
-        elif kind == "flatten":
-            out, params = (fan_in,), 0
-        elif kind in ("conv", "locally_connected"):
-            if len(shape) != 3:
-                raise ConfigError(f"{where} ({kind}) needs an image input (H, W, C) but gets shape {shape} from the "
-                                  "layer below: put conv/locally_connected layers before any dense/flatten layer")
-            h, w, c_in = shape
-            k, c_out, stride = spec.kernel, spec.channels, spec.stride
-            if k > max(h, w):
-                raise ConfigError(f"{where} ({kind}) has kernel {k}, larger than its {h} x {w} input: "
-                                  f"use a kernel <= {max(h, w)}")
-            out = (_same(h, stride), _same(w, stride), c_out)
-            patch = k * k * c_in
-            kept = out[0] * out[1] * patch
-            if kind == "conv":
-                params = patch * c_out + c_out
-            else:
-                positions = out[0] * out[1]
-                params = positions * patch * c_out + (positions * c_out if spec.bias == "position" else c_out)
-        else:
+        if not hasattr(spec, "estimate"):
             return None
-        rows.append(LayerEstimate(where, kind, shape, out, params, kept))
-        shape = out
+        try:
+            out, params, kept = spec.estimate(shape)
+        except ValueError as err:
+            raise ConfigError(f"{where} ({kind}) {err}") from None
+        rows.append(LayerEstimate(where, kind, shape, tuple(out), params, kept))
+        shape = tuple(out)
     return rows
 
 

@@ -24,3 +24,12 @@ def test_plan_command_on_shipped_lc_config():
     result = CliRunner().invoke(main, ["plan", "models/mnist_lc_bp.toml"])
     assert result.exit_code == 0, result.output
     assert "4,191,562" in result.output and "LocallyConnected" in result.output
+
+
+def test_every_layer_type_estimates_itself_without_building():
+    """check_memory and `validate` rely on Spec.estimate: a layer type without one would
+    silently skip the memory check."""
+    from localnet.registry import LAYERS
+
+    for name in LAYERS.names():
+        assert callable(getattr(LAYERS.get(name).Spec, "estimate", None)), name

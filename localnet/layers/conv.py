@@ -24,7 +24,7 @@ from ..registry import LAYERS
 from ..seeding import glorot_uniform
 from .base import Layer
 from .locally_connected import check_patch_spec
-from .patches import KeptPatches, PatchGeometry, image_shape
+from .patches import KeptPatches, PatchGeometry, image_shape, patch_estimate
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,11 @@ class ConvSpec:
         if self.bias != "channel":
             raise ValueError(f"conv layers have one bias per channel: bias must be 'channel', got {self.bias!r} "
                              "(use type = \"locally_connected\" for per-position biases)")
+
+    def estimate(self, in_shape: tuple[int, ...]) -> tuple[tuple[int, ...], int, int]:
+        """(out_shape, parameters, values kept per example) on in_shape, without building."""
+        out, positions, patch = patch_estimate(in_shape, self.kernel, self.channels, self.stride)
+        return out, patch * self.channels + self.channels, positions * patch
 
 
 @LAYERS.register("conv")

@@ -6,6 +6,7 @@ image input directly; `transpose` restores the input's shape.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,10 @@ class DenseSpec:
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"unknown activation {self.activation!r}; known: {', '.join(ACTIVATIONS.names())}")
+
+    def estimate(self, in_shape: tuple[int, ...]) -> tuple[tuple[int, ...], int, int]:
+        """(out_shape, parameters, values kept per example) on in_shape, without building."""
+        return (self.units,), math.prod(in_shape) * self.units + self.units, 0
 
 
 @LAYERS.register("dense")

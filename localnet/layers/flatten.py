@@ -7,6 +7,7 @@ arguments, `transpose` reshapes back (the adjoint of a reshape), and `weight_gra
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,10 @@ from .base import Layer
 @dataclass(frozen=True)
 class FlattenSpec:
     """No fields."""
+
+    def estimate(self, in_shape: tuple[int, ...]) -> tuple[tuple[int, ...], int, int]:
+        """(out_shape, parameters, values kept per example) on in_shape, without building."""
+        return (math.prod(in_shape),), 0, 0
 
 
 @LAYERS.register("flatten")

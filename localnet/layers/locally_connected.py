@@ -36,7 +36,7 @@ from ..backend import Backend
 from ..registry import ACTIVATIONS, LAYERS
 from ..seeding import glorot_uniform
 from .base import Layer
-from .patches import KeptPatches, PatchGeometry, image_shape
+from .patches import KeptPatches, PatchGeometry, image_shape, patch_estimate
 
 BIAS_MODES = ("position", "channel")
 
@@ -65,6 +65,12 @@ class LocallyConnectedSpec:
         check_patch_spec(self.kernel, self.channels, self.stride, self.activation)
         if self.bias not in BIAS_MODES:
             raise ValueError(f"bias must be one of {', '.join(BIAS_MODES)}, got {self.bias!r}")
+
+    def estimate(self, in_shape: tuple[int, ...]) -> tuple[tuple[int, ...], int, int]:
+        """(out_shape, parameters, values kept per example) on in_shape, without building."""
+        out, positions, patch = patch_estimate(in_shape, self.kernel, self.channels, self.stride)
+        biases = positions * self.channels if self.bias == "position" else self.channels
+        return out, positions * patch * self.channels + biases, positions * patch
 
 
 @LAYERS.register("locally_connected")

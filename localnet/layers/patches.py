@@ -41,6 +41,20 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int, int]:
     return out, total // 2, total - total // 2
 
 
+def patch_estimate(in_shape: tuple[int, ...], kernel: int, c_out: int,
+                   stride: int) -> tuple[tuple[int, int, int], int, int]:
+    """((out_h, out_w, C_out), positions P, patch size K) of a patch layer on in_shape, in
+    exact Python ints and without allocating; ValueError if it cannot apply there."""
+    if len(in_shape) != 3:
+        raise ValueError(f"needs an image input (H, W, C) but gets shape {tuple(in_shape)} from the layer below: "
+                         f"put conv/locally_connected layers before any dense/flatten layer")
+    h, w, c_in = (int(n) for n in in_shape)
+    if kernel > max(h, w):
+        raise ValueError(f"has kernel {kernel}, larger than its {h} x {w} input: use a kernel <= {max(h, w)}")
+    out_h, out_w = same_padding(h, kernel, stride)[0], same_padding(w, kernel, stride)[0]
+    return (out_h, out_w, c_out), out_h * out_w, kernel * kernel * c_in
+
+
 def image_shape(in_shape: tuple[int, ...], layer: str) -> tuple[int, int, int]:
     """in_shape as (H, W, C), or a ValueError naming the layer type and the shape it got."""
     if len(in_shape) != 3 or any(int(n) < 1 for n in in_shape):

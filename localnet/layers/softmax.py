@@ -6,6 +6,7 @@ delta = (p - y_onehot) / B, and feedback messages downstream carry batch-mean gr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -36,6 +37,10 @@ class SoftmaxSpec:
     def __post_init__(self) -> None:
         if self.units < 2:
             raise ValueError(f"units must be >= 2 classes, got {self.units}")
+
+    def estimate(self, in_shape: tuple[int, ...]) -> tuple[tuple[int, ...], int, int]:
+        """(out_shape, parameters, values kept per example) on in_shape, without building."""
+        return (self.units,), math.prod(in_shape) * self.units + self.units, 0
 
 
 @LAYERS.register("softmax")
