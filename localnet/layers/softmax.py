@@ -6,12 +6,11 @@ delta = (p - y_onehot) / B, and feedback messages downstream carry batch-mean gr
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..registry import LAYERS
-from .dense import Dense
+from .dense import Dense, DenseSpec
 
 
 class Softmax:
@@ -38,9 +37,7 @@ class SoftmaxSpec:
         if self.units < 2:
             raise ValueError(f"units must be >= 2 classes, got {self.units}")
 
-    def estimate(self, in_shape: tuple[int, ...]) -> tuple[tuple[int, ...], int, int]:
-        """(out_shape, parameters, values kept per example) on in_shape, without building."""
-        return (self.units,), math.prod(in_shape) * self.units + self.units, 0
+    estimate = DenseSpec.estimate  # a dense layer of `units` outputs
 
 
 @LAYERS.register("softmax")
