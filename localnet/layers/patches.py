@@ -185,8 +185,7 @@ class KeptPatches:
 
     def take(self, x: Any) -> Any:
         """The columns kept for x, or None."""
-        if self._x is not x or self._cols is None:
+        if self._x is not x:  # never None: x is an array
             return None
         cols, self._x, self._cols = self._cols, None, None
         return cols
-

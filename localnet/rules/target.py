@@ -37,7 +37,7 @@ from ..seeding import glorot_uniform
 from .base import LayerInfo, Rule, label_delta
 
 NOISE_MODES = ("preserving", "denoising")
-#: local_loss -> what the summed squared error of a batch is divided by
+#: values of local_loss and inverse_loss (see TargetOptions and `loss_gradient`)
 REDUCTIONS = ("batch_mean", "mean", "sum")
 
 
@@ -76,7 +76,7 @@ class TargetOptions:
             raise ValueError(f"inverse_activation must be 'tanh' or 'identity', got {self.inverse_activation!r}")
 
 
-def reduce(grad: Any, reduction: str) -> Any:
+def loss_gradient(grad: Any, reduction: str) -> Any:
     """d(loss)/d(output) from the per-element 2 (y - r) of a (B, ...) batch, by `reduction`."""
     if reduction == "batch_mean":
         return grad / grad.shape[0]
@@ -140,7 +140,7 @@ class TargetRule(Rule):
         y = self.inverse_input(node, noisy)
         recon = self.inverse(node, y)
         goal = noisy if self.options.noise == "preserving" else x
-        d = reduce(2 * (recon - goal), self.options.inverse_loss)
+        d = loss_gradient(2 * (recon - goal), self.options.inverse_loss)
         if self.options.inverse_activation == "tanh":
             d = d * (1 - recon * recon)
         grads = {"V": node.layer.weight_grads(d, y)["W"], "c": d.sum(axis=0)}
@@ -162,7 +162,7 @@ class TargetRule(Rule):
             return [("target", node.layer.transpose(message.payload, None))] if "target" in node.sends else []
         if "target" in node.sends:
             out.append(("target", self.propagate(node, message.payload)))
-        d = reduce(2 * (node.h - message.payload), self.options.local_loss) * node.layer.derivative(node.a, node.h)
+        d = loss_gradient(2 * (node.h - message.payload), self.options.local_loss) * node.layer.derivative(node.a, node.h)
         node.update(node.layer.weight_grads(node.x, d))
         return out
 
