@@ -115,8 +115,8 @@ def training_bytes(config: Any, rows: list[LayerEstimate], batch: int) -> int:
 
 
 def physical_memory(backend: str = "numpy") -> int | None:
-    """Bytes of memory the backend's arrays live in: host RAM (numpy), the GPU's (CuPy, when
-    one answers); None when unknown."""
+    """Bytes of memory the backend's arrays live in: host RAM, or this container's cgroup
+    limit when lower (numpy), the GPU's (CuPy, when one answers); None when unknown."""
     if backend == "cupy":
         try:
             import cupy  # noqa: PLC0415
@@ -125,9 +125,27 @@ def physical_memory(backend: str = "numpy") -> int | None:
         except Exception:  # noqa: BLE001 - no CuPy or no GPU: fall back to the host
             pass
     try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+        ram = int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, ValueError, OSError):
+        ram = None
+    # A container's limit, when lower than the machine's RAM, is what the kernel enforces.
+    known = [x for x in (ram, cgroup_memory_limit()) if x is not None]
+    return min(known) if known else None
+
+
+def cgroup_memory_limit(root: str = "/sys/fs/cgroup") -> int | None:
+    """The memory limit of this process's cgroup in bytes (v2 `memory.max`, v1
+    `memory/memory.limit_in_bytes`), or None when there is none or it cannot be read."""
+    for name in ("memory.max", "memory/memory.limit_in_bytes"):
+        try:
+            with open(os.path.join(root, name)) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 2**60:  # v1 writes "no limit" as ~2^63
+            return int(text)
         return None
+    return None
 
 
 def _size(n: int) -> str:

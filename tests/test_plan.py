@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from helpers import tiny_config
@@ -33,3 +34,30 @@ def test_every_layer_type_estimates_itself_without_building():
 
     for name in LAYERS.names():
         assert callable(getattr(LAYERS.get(name).Spec, "estimate", None)), name
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("memory.max", "1073741824\n", 2**30),          # cgroup v2 with a limit
+    ("memory.max", "max\n", None),                   # v2 without one
+    ("memory/memory.limit_in_bytes", "536870912\n", 2**29),  # v1 with a limit
+    ("memory/memory.limit_in_bytes", "9223372036854771712\n", None),  # v1 "unlimited"
+])
+def test_cgroup_memory_limit(tmp_path, name, text, expected):
+    from localnet.plan import cgroup_memory_limit
+
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_text(text)
+    assert cgroup_memory_limit(str(tmp_path)) == expected
+
+
+def test_cgroup_memory_limit_absent(tmp_path):
+    from localnet.plan import cgroup_memory_limit
+
+    assert cgroup_memory_limit(str(tmp_path)) is None
+
+
+def test_physical_memory_respects_a_lower_cgroup_limit(monkeypatch):
+    import localnet.plan as plan_module
+
+    monkeypatch.setattr(plan_module, "cgroup_memory_limit", lambda: 2**20)
+    assert plan_module.physical_memory("numpy") == 2**20
