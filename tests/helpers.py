@@ -27,3 +27,17 @@ def random_batch(seed: int, batch: int, inputs: int, classes: int, dtype: Any = 
     x = rng.normal(size=(batch, inputs)).astype(dtype)
     labels = rng.integers(0, classes, size=batch)
     return x, labels, np.eye(classes, dtype=dtype)[labels]
+
+
+def small_toml(*, name: str = "small", seed: int | None = None, lr: float | None = None, epochs: int = 1,
+               train: tuple[str, ...] = ()) -> str:
+    """The TOML text of the run-level tests' net: dense 6 -> softmax 10, FA, batch 8 (28x28
+    synthetic MNIST). `lr` adds an [optim] table; `train` adds lines to [train]."""
+    lines = [f'name = "{name}"', *([f"seed = {seed}"] if seed is not None else []),
+             "[data]", "batch_size = 8",
+             "[[layers]]", 'type = "dense"', "units = 6",
+             "[[layers]]", 'type = "softmax"', "units = 10",
+             "[rule]", 'name = "fa"',
+             *(["[optim]", f"lr = {lr}"] if lr is not None else []),
+             "[train]", f"epochs = {epochs}", *train]
+    return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import tiny_config
+from helpers import small_toml, tiny_config
 from localnet.backend import get_backend
 from localnet.guard import DivergenceError, FiniteGuard, check_parameters
 from localnet.lock import RunLock
@@ -161,26 +161,10 @@ def test_resume_needs_a_run_directory(tmp_path):
 
 # -- corrupt checkpoints ------------------------------------------------------------------
 
-SMALL = """
-name = "small"
-seed = 2
-[data]
-batch_size = 8
-[[layers]]
-type = "dense"
-units = 6
-[[layers]]
-type = "softmax"
-units = 10
-[rule]
-name = "fa"
-[optim]
-lr = {lr}
-[train]
-epochs = 2
-checkpoint_every = {every}
-keep_checkpoints = 3
-"""
+def small_run_toml(lr: float, every: int) -> str:
+    return small_toml(seed=2, lr=lr, epochs=2, train=(f"checkpoint_every = {every}", "keep_checkpoints = 3"))
+
+
 WALL_CLOCK = ("seconds", "examples_per_second")
 
 
@@ -236,7 +220,7 @@ def test_corrupt_checkpoint_is_detected_and_resume_falls_back(tmp_path, data40, 
     import shutil
 
     config = tmp_path / "small.toml"
-    config.write_text(SMALL.format(lr=0.01, every=2))
+    config.write_text(small_run_toml(0.01, 2))
     assert _cli("run", config, "--out", tmp_path / "straight", "--data-dir", data40, "--no-progress").exit_code == 0
     cut = tmp_path / "cut"
     shutil.copytree(tmp_path / "straight", cut)
@@ -271,7 +255,7 @@ def test_corrupt_checkpoint_is_detected_and_resume_falls_back(tmp_path, data40, 
 
 def test_run_stopped_before_its_first_checkpoint_starts_again(tmp_path, data40):
     config = tmp_path / "small.toml"
-    config.write_text(SMALL.format(lr=0.01, every=0))
+    config.write_text(small_run_toml(0.01, 0))
     assert _cli("run", config, "--out", tmp_path / "straight", "--data-dir", data40, "--no-progress").exit_code == 0
     cut = tmp_path / "cut"
     cut.mkdir()
@@ -345,7 +329,7 @@ def test_blow_up_stops_the_process_with_one_line_exit_3_and_a_loadable_checkpoin
     from localnet.config import load_config
 
     config = tmp_path / "blowup.toml"
-    config.write_text(SMALL.format(lr=1e20, every=1).replace('units = 6', 'units = 6\nactivation = "identity"'))
+    config.write_text(small_run_toml(1e20, 1).replace('units = 6', 'units = 6\nactivation = "identity"'))
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.run([sys.executable, "-m", "localnet.cli", "run", str(config), "--out", str(out), "--data-dir",
@@ -386,7 +370,7 @@ def test_nan_in_one_layer_names_it_and_keeps_the_last_good_checkpoint(tmp_path, 
         return probs
 
     config = tmp_path / "three.toml"
-    config.write_text(SMALL.format(lr=0.01, every=1).replace('units = 6', 'units = 6\n[[layers]]\ntype = "dense"\n'
+    config.write_text(small_run_toml(0.01, 1).replace('units = 6', 'units = 6\n[[layers]]\ntype = "dense"\n'
                                                                         'units = 5', 1))
     out = tmp_path / "run"
     monkeypatch.setattr(network_module.Network, "step", poisoned)
@@ -414,7 +398,7 @@ def test_second_run_into_a_busy_directory_is_refused_and_the_first_completes(tmp
     from run_child import close, read_until_step, start_child
 
     config = tmp_path / "small.toml"
-    config.write_text(SMALL.format(lr=0.01, every=2))
+    config.write_text(small_run_toml(0.01, 2))
     out = tmp_path / "run"
     first = start_child(tmp_path, "run", config, "--out", out, "--data-dir", data40, "--no-progress", wait=True)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
@@ -484,7 +468,7 @@ def test_too_big_for_memory_is_refused_before_allocating(tmp_path, data40, monke
 
     monkeypatch.setattr(network_module, "build_network", no_build)
     huge = tmp_path / "huge.toml"
-    huge.write_text(SMALL.format(lr=0.01, every=0).replace("units = 6", "units = 1000000000000"))
+    huge.write_text(small_run_toml(0.01, 0).replace("units = 6", "units = 1000000000000"))
     for args in (["validate", huge], ["run", huge, "--out", tmp_path / "r", "--data-dir", data40]):
         _one_error_line(_cli(*args), "reduce units/channels or batch_size", "layers[0] dense", code=2)
     assert not (tmp_path / "r").exists()
@@ -494,7 +478,7 @@ def test_forced_rerun_leaves_no_checkpoint_of_the_old_run(tmp_path, data40):
     """--force overwrites: the old run's checkpoints (here from later steps than the new
     run reaches) must not be resumed as the new run's."""
     config = tmp_path / "small.toml"
-    config.write_text(SMALL.format(lr=0.01, every=2))
+    config.write_text(small_run_toml(0.01, 2))
     out = tmp_path / "run"
     assert _cli("run", config, "--out", out, "--data-dir", data40, "--no-progress").exit_code == 0
     result = _cli("run", config, "--out", out, "--data-dir", data40, "--no-progress", "--force", "--epochs", "1",

@@ -6,24 +6,11 @@ import json
 
 import pytest
 
+from helpers import small_toml
 from localnet.data.synthetic import write_synthetic_mnist
 from runners.sweep import parse_variant, run_sweep
 
-CONFIG = """
-name = "tiny"
-[data]
-batch_size = 8
-[[layers]]
-type = "dense"
-units = 6
-[[layers]]
-type = "softmax"
-units = 10
-[rule]
-name = "fa"
-[train]
-epochs = 1
-"""
+CONFIG = small_toml(name="tiny")
 
 
 def test_parse_variant_splits_on_top_level_commas():
