@@ -134,8 +134,8 @@ def physical_memory(backend: str = "numpy") -> int | None:
 
 
 def cgroup_memory_limit(root: str = "/sys/fs/cgroup") -> int | None:
-    """The memory limit of this process's cgroup in bytes (v2 `memory.max`, v1
-    `memory/memory.limit_in_bytes`), or None when there is none or it cannot be read."""
+    """The container's memory limit in bytes, as its cgroup root shows it (v2 `memory.max`,
+    v1 `memory/memory.limit_in_bytes`); None when there is none or it cannot be read."""
     for name in ("memory.max", "memory/memory.limit_in_bytes"):
         try:
             with open(os.path.join(root, name)) as f:
