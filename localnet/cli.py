@@ -255,10 +255,14 @@ def verify(dataset: str, data_dir: str | None) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default: 100 for fc, 128 for lc).")
 @click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="fc: timed steps per round.")
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Alternating timed rounds per implementation; the best round is reported.")
+              help="Alternating timed rounds per implementation; the best round and the median per-round ratio are reported.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="fc: also write results here.")
+@click.option("--cpu-time", is_flag=True,
+              help="Time CPU seconds of this process instead of wall time (with OPENBLAS_NUM_THREADS=1: the work "
+                   "done, whatever else runs on the machine).")
 @friendly_errors
-def bench(suite: str, rules: str, batch_size: int | None, steps: int, repeats: int, json_out: Path | None) -> None:
+def bench(suite: str, rules: str, batch_size: int | None, steps: int, repeats: int, json_out: Path | None,
+          cpu_time: bool) -> None:
     """Benchmarks, measured side by side with a reference in one run (needs torch).
 
     torch is only the reference here: pip install -e '.[test]'. Run on an idle machine.
@@ -271,9 +275,9 @@ def bench(suite: str, rules: str, batch_size: int | None, steps: int, repeats: i
                             "pip install -e '.[test]' from a source checkout") from None
     if suite in ("fc", "all"):
         run_bench([r.strip() for r in rules.split(",") if r.strip()], batch_size or 100, steps, repeats, json_out,
-                  click.echo)
+                  click.echo, cpu_time)
     if suite in ("lc", "all"):
-        run_lc_bench(batch_size or 128, repeats, click.echo)
+        run_lc_bench(batch_size or 128, repeats, click.echo, cpu_time)
 
 
 main.add_command(inspect)

@@ -3,7 +3,9 @@
 Both train the paper's MNIST-FC net (784-256x5-10, tanh, softmax) with the same rule, the
 same Adam settings (from models/mnist_fc_<rule>.toml) and the same minibatches, already in
 memory as float32 (data loading is excluded from both). Rounds alternate between the two
-implementations so that machine noise hits both alike; the best round of each is reported.
+implementations so that machine noise hits both alike. Reported: the best round of each
+and their ratio, and the median over rounds of the ratio within a round ("paired"), which
+cancels drift in the machine's speed between rounds.
 
     localnet bench [--rules bp,fa,dfa] [--batch-size 100] [--steps 200] [--repeats 3]
     python -m runners.bench ...
@@ -25,6 +27,8 @@ from localnet import build_network, get_backend, load_config
 from localnet.errors import LocalnetError
 from localnet.rules import TargetRule
 from localnet.schedule import PARALLEL
+
+from .bench_lc import match_torch_threads
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -50,7 +54,8 @@ def config_path(rule: str) -> Path:
     raise LocalnetError(f"no MNIST-FC config for rule {rule!r} in {MODELS}: choose from {', '.join(known)}")
 
 
-def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray) -> Callable[[], float]:
+def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray,
+                  clock: Callable[[], float] = time.perf_counter) -> Callable[[], float]:
     """A timed round of `steps` localnet training steps; returns examples/second."""
     config = load_config(config_path(rule), [f"data.batch_size={batch_size}"])
     backend = get_backend("numpy", "float32")
@@ -74,16 +79,17 @@ def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.n
         one(next(counter))
 
     def round_() -> float:
-        start = time.perf_counter()
+        start = clock()
         for _ in range(steps):
             one(next(counter))
         backend.synchronize()
-        return steps * batch_size / (time.perf_counter() - start)
+        return steps * batch_size / (clock() - start)
 
     return round_
 
 
-def time_torch(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray) -> Callable[[], float]:
+def time_torch(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray,
+               clock: Callable[[], float] = time.perf_counter) -> Callable[[], float]:
     """A timed round of the PyTorch reference on the same data and hyperparameters."""
     import torch  # noqa: PLC0415
 
@@ -95,7 +101,7 @@ def time_torch(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndar
     scale = getattr(config.rule, "feedback_scale", 1.0)
     step = make_trainer(rule, sizes, o.lr, (o.beta1, o.beta2), o.eps, scale, seed=0)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    return lambda: time_trainer(step, xt, yt, batch_size, steps, warmup=5)
+    return lambda: time_trainer(step, xt, yt, batch_size, steps, warmup=5, clock=clock)
 
 
 def environment() -> dict[str, Any]:
@@ -114,44 +120,66 @@ def environment() -> dict[str, Any]:
 
 
 def run_bench(rules: list[str], batch_size: int, steps: int, repeats: int, json_out: Path | None,
-              echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Time each rule in both implementations; print a table and the ratio localnet / torch."""
+              echo: Callable[[str], None] = print, cpu_time: bool = False) -> list[dict[str, Any]]:
+    """Time each rule in both implementations; print a table and the ratio localnet / torch.
+
+    cpu_time: time CPU seconds of this process (all threads; `time.process_time`) instead of
+    wall time. With OPENBLAS_NUM_THREADS=1 (torch then gets one thread too) this counts only
+    work done, not time lost to other processes on a shared machine.
+    """
     try:
         import torch  # noqa: F401, PLC0415
     except ImportError:
         raise LocalnetError("localnet bench needs torch as the reference: pip install -e '.[test]'") from None
     for rule in rules:
         config_path(rule)
+    match_torch_threads()
+    clock, clock_name = (time.process_time, "CPU time") if cpu_time else (time.perf_counter, "wall time")
     env = environment()
-    echo(f"MNIST-FC 784-256x5-10, batch {batch_size}, {steps} steps x {repeats} rounds, best round; "
+    echo(f"MNIST-FC 784-256x5-10, batch {batch_size}, {steps} steps x {repeats} rounds, best round and paired median, {clock_name}; "
          f"{env['cpu']} ({env['cores']} cores), numpy {env['numpy']}, torch {env['torch']} "
          f"({env['torch_threads']} threads)")
     x, y = synthetic_batches(batch_size, 50)
     results = []
-    echo(f"{'rule':<7} {'localnet ex/s':>14} {'torch ex/s':>12} {'ratio':>7} {'step cost / BP':>15}")
-    timers = {rule: time_localnet(rule, batch_size, steps, x, y) for rule in rules}
-    references = {rule: time_torch(rule, batch_size, steps, x, y) for rule in rules if rule in TORCH_RULES}
+    echo(f"{'rule':<7} {'localnet ex/s':>14} {'torch ex/s':>12} {'ratio':>7} {'paired':>7} "
+         f"{'cost/BP':>9} {'paired':>8}")
+    timers = {rule: time_localnet(rule, batch_size, steps, x, y, clock) for rule in rules}
+    references = {rule: time_torch(rule, batch_size, steps, x, y, clock) for rule in rules if rule in TORCH_RULES}
     if any(rule not in TORCH_RULES for rule in rules) and "bp" not in timers:
-        timers["bp"] = time_localnet("bp", batch_size, steps, x, y)  # TP rules are compared with BP
-    best = dict.fromkeys(timers, 0.0)
-    best_ref = dict.fromkeys(references, 0.0)
+        timers["bp"] = time_localnet("bp", batch_size, steps, x, y, clock)  # TP rules are compared with BP
+    rounds: dict[str, list[float]] = {rule: [] for rule in timers}
+    rounds_ref: dict[str, list[float]] = {rule: [] for rule in references}
     for _ in range(repeats):  # alternate implementations and rules so that drift in machine load hits all
         for rule in timers:
-            best[rule] = max(best[rule], timers[rule]())
+            rounds[rule].append(timers[rule]())
             if rule in references:
-                best_ref[rule] = max(best_ref[rule], references[rule]())
+                rounds_ref[rule].append(references[rule]())
+    best = {rule: max(values) for rule, values in rounds.items()}
+    best_ref = {rule: max(values) for rule, values in rounds_ref.items()}
     for rule in rules:
+        # Besides best against best, the median of per-round ratios: each pairs two timings
+        # taken seconds apart, so slow drift in this machine's speed cancels.
+        paired = _median([a / b for a, b in zip(rounds[rule], rounds_ref[rule])]) if rule in references else None
+        paired_cost = _median([b / a for a, b in zip(rounds[rule], rounds["bp"])]) if "bp" in rounds else None
         row = {"rule": rule, "localnet": best[rule], "torch": best_ref.get(rule), "batch_size": batch_size,
                "steps": steps, "repeats": repeats, "config": config_path(rule).name,
                "ratio": best[rule] / best_ref[rule] if rule in best_ref else None,
-               "step_cost_vs_bp": best["bp"] / best[rule] if "bp" in best else None}
+               "ratio_paired_median": paired,
+               "step_cost_vs_bp": best["bp"] / best[rule] if "bp" in best else None,
+               "step_cost_paired_median": paired_cost,
+               "rounds": rounds[rule], "rounds_torch": rounds_ref.get(rule)}
         results.append(row)
-        torch_text = f"{row['torch']:>12,.0f} {row['ratio']:>7.2f}" if row["torch"] else f"{'-':>12} {'-':>7}"
-        cost = f"{row['step_cost_vs_bp']:>14.2f}x" if row["step_cost_vs_bp"] else ""
+        torch_text = (f"{row['torch']:>12,.0f} {row['ratio']:>7.2f} {paired:>7.2f}" if row["torch"]
+                      else f"{'-':>12} {'-':>7} {'-':>7}")
+        cost = f"{row['step_cost_vs_bp']:>8.2f}x {paired_cost:>7.2f}x" if row["step_cost_vs_bp"] else ""
         echo(f"{rule:<7} {best[rule]:>14,.0f} {torch_text} {cost}")
     if json_out is not None:
         json_out.write_text(json.dumps({"environment": env, "results": results}, indent=2) + "\n")
     return results
+
+
+def _median(values: list[float]) -> float:
+    return float(np.median(values))
 
 
 def main() -> None:
@@ -163,8 +191,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--cpu-time", action="store_true", help="time CPU seconds instead of wall time")
     args = parser.parse_args()
-    run_bench(args.rules.split(","), args.batch_size, args.steps, args.repeats, args.json)
+    run_bench(args.rules.split(","), args.batch_size, args.steps, args.repeats, args.json, cpu_time=args.cpu_time)
 
 
 if __name__ == "__main__":

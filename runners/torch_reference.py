@@ -359,13 +359,15 @@ def time_trainer(
     batch_size: int,
     steps: int,
     warmup: int = 5,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> float:
     """Time ``steps`` training steps and return examples/second.
 
     Minibatches are consecutive slices (views, no copies) ``x_all[k*B:(k+1)*B]``,
     cycling over the ``len(x_all) // batch_size`` full batches; a trailing partial
     batch is never used. ``warmup`` untimed steps run first (allocator, thread pool,
-    Adam state). Only the steps are timed, with ``time.perf_counter``.
+    Adam state). Only the steps are timed, with ``clock`` (wall time by default;
+    ``time.process_time`` for CPU time).
 
     Args:
         step: from :func:`make_trainer`.
@@ -374,6 +376,7 @@ def time_trainer(
         batch_size: B; must be ``<= N``.
         steps: number of timed steps (> 0).
         warmup: number of untimed steps before timing.
+        clock: the timer.
     """
     n_batches = x_all.shape[0] // batch_size
     if n_batches == 0 or steps <= 0:
@@ -387,10 +390,10 @@ def time_trainer(
     ]
     for k in range(warmup):
         step(*batches[k % n_batches])
-    start = time.perf_counter()
+    start = clock()
     for k in range(steps):
         step(*batches[k % n_batches])
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     return steps * batch_size / elapsed
 
 
