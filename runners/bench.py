@@ -7,7 +7,7 @@ implementations so that machine noise hits both alike. Reported: the best round 
 and their ratio, and the median over rounds of the ratio within a round ("paired"), which
 cancels drift in the machine's speed between rounds.
 
-    localnet bench [--rules bp,fa,dfa] [--batch-size 100] [--steps 200] [--repeats 3]
+    localnet bench [--rules bp,fa,dfa] [--batch-size 100] [--steps 200] [--repeats 3] [--cpu-time]
     python -m runners.bench ...
 """
 
@@ -136,8 +136,8 @@ def run_bench(rules: list[str], batch_size: int, steps: int, repeats: int, json_
     match_torch_threads()
     clock, clock_name = (time.process_time, "CPU time") if cpu_time else (time.perf_counter, "wall time")
     env = environment()
-    echo(f"MNIST-FC 784-256x5-10, batch {batch_size}, {steps} steps x {repeats} rounds, best round and paired median, {clock_name}; "
-         f"{env['cpu']} ({env['cores']} cores), numpy {env['numpy']}, torch {env['torch']} "
+    echo(f"MNIST-FC 784-256x5-10, batch {batch_size}, {steps} steps x {repeats} rounds, best round and "
+         f"paired median, {clock_name}; {env['cpu']} ({env['cores']} cores), numpy {env['numpy']}, torch {env['torch']} "
          f"({env['torch_threads']} threads)")
     x, y = synthetic_batches(batch_size, 50)
     results = []
@@ -159,8 +159,8 @@ def run_bench(rules: list[str], batch_size: int, steps: int, repeats: int, json_
     for rule in rules:
         # Besides best against best, the median of per-round ratios: each pairs two timings
         # taken seconds apart, so slow drift in this machine's speed cancels.
-        paired = _median([a / b for a, b in zip(rounds[rule], rounds_ref[rule])]) if rule in references else None
-        paired_cost = _median([b / a for a, b in zip(rounds[rule], rounds["bp"])]) if "bp" in rounds else None
+        paired = float(np.median(np.divide(rounds[rule], rounds_ref[rule]))) if rule in references else None
+        paired_cost = float(np.median(np.divide(rounds["bp"], rounds[rule]))) if "bp" in rounds else None
         row = {"rule": rule, "localnet": best[rule], "torch": best_ref.get(rule), "batch_size": batch_size,
                "steps": steps, "repeats": repeats, "config": config_path(rule).name,
                "ratio": best[rule] / best_ref[rule] if rule in best_ref else None,
@@ -176,10 +176,6 @@ def run_bench(rules: list[str], batch_size: int, steps: int, repeats: int, json_
     if json_out is not None:
         json_out.write_text(json.dumps({"environment": env, "results": results}, indent=2) + "\n")
     return results
-
-
-def _median(values: list[float]) -> float:
-    return float(np.median(values))
 
 
 def main() -> None:
