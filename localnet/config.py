@@ -9,10 +9,7 @@ options. Every problem found is reported (one line each) before any training sta
 from __future__ import annotations
 
 import dataclasses
-import math
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,11 @@ from .data.augment import AugmentConfig
 from .errors import ConfigError
 from .record.config import RecordConfig
 from .registry import LAYERS, RULES, nearest
+from .toml_io import apply_overrides, dump_toml
+from .typed import Problems, build_dataclass, show
+
+__all__ = ["AdamConfig", "DataConfig", "RunConfig", "TrainConfig", "apply_overrides", "build_dataclass",
+           "config_to_dict", "dump_toml", "load_config", "parse_config"]
 
 
 @dataclass(frozen=True)
@@ -111,103 +113,6 @@ class RunConfig(_TopLevel):
     rule: Any = None
 
 
-class _Problems:
-    """Collects config problems so they can be reported all at once."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def add(self, line: str) -> None:
-        self.lines.append(line)
-
-    def raise_if_any(self, source: str) -> None:
-        if self.lines:
-            raise ConfigError("\n".join(f"{source}: {line}" for line in self.lines))
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", str(tp))
-
-
-#: TOML integers are 64-bit signed; tomllib itself accepts any size.
-INT_MIN, INT_MAX = -(2**63), 2**63 - 1
-
-
-def _show(value: Any) -> str:
-    """repr(value), but a huge int as its magnitude (str() of one is slow, or refused)."""
-    if isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
-        return f"{'-' if value < 0 else ''}2**{abs(value).bit_length() - 1} or more"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _check_number(value: Any, key: str, problems: _Problems) -> Any:
-    """Floats must be finite (TOML allows nan and inf), ints must fit in 64 bits."""
-    if isinstance(value, float) and not math.isfinite(value):
-        problems.add(f"{key} must be a finite number, got {value!r}")
-    elif isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
-        problems.add(f"{key} must be a 64-bit integer (TOML's range), got {_show(value)}")
-    return value
-
-
-def _coerce(value: Any, tp: Any, key: str, problems: _Problems) -> Any:
-    """Check `value` against the annotation `tp`; ints pass as floats, lists as tuples."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        for option in typing.get_args(tp):
-            if option is type(None) and value is None:
-                return None
-        tp = next(a for a in typing.get_args(tp) if a is not type(None))
-        origin = typing.get_origin(tp)
-    if tp is Any:
-        return value
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        if not INT_MIN <= value <= INT_MAX:
-            problems.add(f"{key} must be a float (or an integer in TOML's 64-bit range), got {_show(value)}")
-        return float(value) if INT_MIN <= value <= INT_MAX else value
-    if origin is tuple:
-        (item,) = typing.get_args(tp)[:1]
-        if not isinstance(value, list | tuple):
-            problems.add(f"{key} must be a list, got {_show(value)}")
-            return value
-        return tuple(_coerce(v, item, f"{key}[{i}]", problems) for i, v in enumerate(value))
-    if tp in (int, float, str, bool):
-        if isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
-            return _check_number(value, key, problems)
-        problems.add(f"{key} must be {_type_name(tp)}, got {type(value).__name__} {_show(value)}")
-        return value
-    if dataclasses.is_dataclass(tp):
-        return build_dataclass(tp, value, key, problems)
-    return value
-
-
-def build_dataclass(cls: type, raw: Any, where: str, problems: _Problems) -> Any:
-    """Build the frozen dataclass `cls` from a TOML table, recording every problem."""
-    if not isinstance(raw, dict):
-        problems.add(f"[{where}] must be a table, got {type(raw).__name__}")
-        return None
-    before = len(problems.lines)
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        path = f"{where}.{key}" if where else key
-        if key not in fields:
-            problems.add(f"unknown key {path!r}{nearest(key, list(fields))}; valid keys: {', '.join(fields)}")
-            continue
-        values[key] = _coerce(value, hints[key], path, problems)
-    for name, f in fields.items():
-        if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            problems.add(f"missing required key {(f'{where}.{name}' if where else name)!r}")
-    if len(problems.lines) > before:
-        return None
-    try:
-        return cls(**values)
-    except (ValueError, TypeError, OverflowError) as err:  # __post_init__ checks of a spec
-        problems.add(f"[{where}] {err}" if where else str(err))
-        return None
-
-
 def _load_registries() -> None:
     from . import layers, rules  # noqa: F401, PLC0415 - importing registers the classes
 
@@ -215,9 +120,9 @@ def _load_registries() -> None:
 MAX_REPEAT = 1000  # layers one [[layers]] table may stand for
 
 
-def _parse_layers(raw: Any, problems: _Problems) -> tuple[Any, ...]:
+def _parse_layers(raw: Any, problems: Problems) -> tuple[Any, ...]:
     if not isinstance(raw, list) or not raw or not all(isinstance(table, dict) for table in raw):
-        got = "an empty array" if raw == [] else "nothing" if raw is None else f"{type(raw).__name__} {_show(raw)}"
+        got = "an empty array" if raw == [] else "nothing" if raw is None else f"{type(raw).__name__} {show(raw)}"
         problems.add("[[layers]] must be a non-empty array of tables, e.g. [[layers]] type = \"dense\" units = 256; "
                      f"got {got}")
         return ()
@@ -231,11 +136,11 @@ def _parse_layers(raw: Any, problems: _Problems) -> tuple[Any, ...]:
         kind = table.pop("type")
         if not isinstance(kind, str):
             problems.add(f"{where}.type must be a string naming a layer type (one of {', '.join(LAYERS.names())}), "
-                         f"got {type(kind).__name__} {_show(kind)}")
+                         f"got {type(kind).__name__} {show(kind)}")
             continue
         repeat = table.pop("repeat", 1)
         if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= MAX_REPEAT:
-            problems.add(f"{where}.repeat must be an integer from 1 to {MAX_REPEAT}, got {_show(repeat)}")
+            problems.add(f"{where}.repeat must be an integer from 1 to {MAX_REPEAT}, got {show(repeat)}")
             continue
         try:
             cls = LAYERS.get(kind, f"{where}.type")
@@ -247,7 +152,7 @@ def _parse_layers(raw: Any, problems: _Problems) -> tuple[Any, ...]:
     return tuple(specs)
 
 
-def _parse_rule(raw: Any, problems: _Problems) -> Any:
+def _parse_rule(raw: Any, problems: Problems) -> Any:
     if not isinstance(raw, dict) or "name" not in raw:
         problems.add(f"[rule] needs a 'name' key (one of {', '.join(RULES.names())})")
         return None
@@ -255,7 +160,7 @@ def _parse_rule(raw: Any, problems: _Problems) -> Any:
     name = table.pop("name")
     if not isinstance(name, str):
         problems.add(f"rule.name must be a string naming a learning rule (one of {', '.join(RULES.names())}), "
-                     f"got {type(name).__name__} {_show(name)}")
+                     f"got {type(name).__name__} {show(name)}")
         return None
     try:
         cls = RULES.get(name, "rule.name")
@@ -271,7 +176,7 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> RunConfig:
     Raises ConfigError with one line per problem, each prefixed by `source`.
     """
     _load_registries()
-    problems = _Problems()
+    problems = Problems()
     raw = dict(raw)
     layers = _parse_layers(raw.pop("layers", None), problems)
     rule = _parse_rule(raw.pop("rule", None), problems)
@@ -284,7 +189,7 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> RunConfig:
     return config
 
 
-def _check(config: RunConfig, problems: _Problems) -> None:
+def _check(config: RunConfig, problems: Problems) -> None:
     """Cross-field checks that need the whole config."""
     from .backend import BACKENDS  # noqa: PLC0415
 
@@ -302,7 +207,7 @@ def _check(config: RunConfig, problems: _Problems) -> None:
     _check_data(config.data, problems)
 
 
-def _check_rule_layers(config: RunConfig, problems: _Problems) -> None:
+def _check_rule_layers(config: RunConfig, problems: Problems) -> None:
     """Every layer's type must be one the rule declares it can run on (Rule.layer_types)."""
     if config.rule is None:
         return
@@ -319,7 +224,7 @@ def _check_rule_layers(config: RunConfig, problems: _Problems) -> None:
             )
 
 
-def _check_data(data: DataConfig, problems: _Problems) -> None:
+def _check_data(data: DataConfig, problems: Problems) -> None:
     """The dataset must be registered, and a batch must fit in the (limited) training set."""
     from .data.registry import DATASETS  # noqa: PLC0415 - data imports config-free modules only
 
@@ -336,53 +241,6 @@ def _check_data(data: DataConfig, problems: _Problems) -> None:
             f"data.batch_size {data.batch_size} is larger than the {available:,} training examples "
             f"({where}): use a batch_size <= {available}"
         )
-
-
-def parse_value(text: str) -> Any:
-    """Parse a --set value as a TOML literal (3e-4, true, [1, 2], "x"); bare words are strings."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
-def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply `key.sub=value` overrides (the CLI's --set) to a raw TOML dict, in order.
-
-    A numeric path element indexes a list, e.g. `layers.0.units=128`.
-    """
-    raw = _deepcopy(raw)
-    for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"--set {item!r} is not key=value: write e.g. --set optim.lr=3e-4")
-        key, text = item.split("=", 1)
-        parts = key.strip().split(".")
-        node: Any = raw
-        for part in parts[:-1]:
-            if isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
-                    raise ConfigError(f"--set {key}: {part!r} is not an index into a list of {len(node)}")
-                node = node[int(part)]
-            else:
-                node = node.setdefault(part, {})
-                if not isinstance(node, dict | list):
-                    raise ConfigError(f"--set {key}: {part!r} is a value, not a section")
-        last = parts[-1]
-        if isinstance(node, list):
-            if not last.isdigit() or int(last) >= len(node):
-                raise ConfigError(f"--set {key}: {last!r} is not an index into a list of {len(node)}")
-            node[int(last)] = parse_value(text.strip())
-        else:
-            node[last] = parse_value(text.strip())
-    return raw
-
-
-def _deepcopy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deepcopy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deepcopy(v) for v in value]
-    return value
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
@@ -423,37 +281,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     return value
-
-
-def dump_toml(data: dict[str, Any]) -> str:
-    """Write the small TOML subset our configs use (scalars, lists, tables, nested tables,
-    arrays of tables); `tomllib.loads(dump_toml(d)) == d` for such data."""
-
-    def scalar(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int | float):
-            return repr(v)
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, list):
-            return "[" + ", ".join(scalar(x) for x in v) + "]"
-        raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-    def table(prefix: str, body: dict[str, Any], header: str) -> list[str]:
-        lines = [header] if header else []
-        lines += [f"{k} = {scalar(v)}" for k, v in body.items() if not isinstance(v, dict) and not _is_table_array(v)]
-        for k, v in body.items():
-            name = f"{prefix}.{k}" if prefix else k
-            if isinstance(v, dict):
-                lines += [""] + table(name, v, f"[{name}]")
-            elif _is_table_array(v):
-                for item in v:
-                    lines += [""] + table(name, item, f"[[{name}]]")
-        return lines
-
-    return "\n".join(table("", data, "")) + "\n"
-
-
-def _is_table_array(v: Any) -> bool:
-    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)

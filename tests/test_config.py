@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from localnet.config import apply_overrides, config_to_dict, dump_toml, load_config, parse_config
+from localnet.config import config_to_dict, dump_toml, load_config, parse_config
 from localnet.errors import ConfigError
 
 MODELS = sorted((Path(__file__).parents[1] / "models").glob("*.toml"))
@@ -63,19 +63,6 @@ def test_ints_pass_as_floats_but_bools_are_not_ints():
 def test_repeat_expands_layers():
     config = parse_config(BASE | {"layers": [{"type": "dense", "units": 4, "repeat": 3}, {"type": "softmax", "units": 3}]})
     assert len(config.layers) == 4
-
-
-def test_overrides_apply_in_order_with_toml_values():
-    raw = apply_overrides(BASE, ["optim.lr=3e-4", "layers.0.units=7", "rule.name=bp", "train.eval_train=false"])
-    config = parse_config(raw)
-    assert config.optim.lr == 3e-4 and config.layers[0].units == 7 and not config.train.eval_train
-    assert BASE["layers"][0]["units"] == 4  # the original is untouched
-
-
-@pytest.mark.parametrize("item", ["optim.lr", "layers.9.units=1", "name.x=1"])
-def test_bad_overrides_are_config_errors(item):
-    with pytest.raises(ConfigError):
-        apply_overrides(BASE, [item])
 
 
 def test_missing_and_malformed_files(tmp_path):

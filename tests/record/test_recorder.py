@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from record.recording_helpers import ALL_PROBES, small_config, train
 
-from localnet.config import _Problems, build_dataclass
+from localnet.typed import Problems, build_dataclass
 from localnet.errors import ConfigError
 from localnet.record import DEFAULT_PROBES, RecordConfig, RecordReader
 
@@ -151,14 +151,14 @@ def test_record_config_validation_names_the_field(field, value, needle):
 
 
 def test_record_config_from_toml_tables():
-    problems = _Problems()
+    problems = Problems()
     config = build_dataclass(RecordConfig, {"enabled": True, "every": 5, "probes": ["forward", "angle"]},
                              "record", problems)
     assert config is None and "record.angle = true" in problems.lines[0]
-    problems = _Problems()
+    problems = Problems()
     assert build_dataclass(RecordConfig, {"evry": 5}, "record", problems) is None
     assert "record.evry" in problems.lines[0] and "every" in problems.lines[0]
-    config = build_dataclass(RecordConfig, {"layers": ["layer2"], "angle": True}, "record", _Problems())
+    config = build_dataclass(RecordConfig, {"layers": ["layer2"], "angle": True}, "record", Problems())
     assert config == RecordConfig(layers=("layer2",), angle=True)
     assert RecordConfig().probes == DEFAULT_PROBES and not RecordConfig().enabled
 
