@@ -8,16 +8,15 @@ from the nodes' caches, the side BP analysis, the step's coordinates).
 
 Observers never perturb: the recorder reads nodes and payloads and writes only its own
 buffers; its only randomness is the seeded "record" stream that picks the kept batch rows.
-Values stay on the backend in one buffer per (layer, probe) of `chunk` rows; a flush copies
-them all to the host at once and appends them to the store as whole chunks (see store.py),
-with CuPy from a writer thread while training goes on.
+Values stay on the backend in one buffer per (layer, probe) of `chunk` rows (rows.py); a
+flush copies them all to the host at once and appends them to the store as whole chunks
+(see store.py), with CuPy from a writer thread while training goes on.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,6 +31,7 @@ from ..registry import nearest
 from ..seeding import rng_for
 from .angle import update_angles
 from .config import MESSAGE_PROBES, SERIES_PROBES, RecordConfig
+from .rows import RowBuffers
 from .store import RecordWriter, versions
 
 INPUT = "input"  # the source node that injects inputs and labels (network.INPUT)
@@ -84,9 +84,7 @@ class Recorder:
             self.writer.set_attrs(**root_attrs)  # the resumed run's config (e.g. more epochs) and versions
         else:
             self.writer = RecordWriter(path, root_attrs, layer_attrs, self.examples, config.chunk, self.backend.dtype)
-        self._buffers: dict[tuple[str, str], Any] = {}
-        self._row = 0
-        self._coords: dict[str, list[Any]] = {"step": [], "epoch": [], "phase": []}
+        self.rows = RowBuffers(self.backend, config.chunk)
         self._step: int | None = None  # the recorded step whose messages are arriving
         self._phases: list[str] = []
         self._before: dict[str, Any] = {}  # node -> its grads dict before the step (updated: replaced)
@@ -145,7 +143,7 @@ class Recorder:
             if kind == "target" and "target_gap" in self._series:
                 h = self.nodes[dst].h  # still the forward pass's: the tap runs before the handler
                 diff = (message.payload - h).reshape(h.shape[0], -1)
-                self._buffer(dst, "target_gap", ())[self._row] = self.xp.sqrt((diff * diff).sum(axis=1)).mean()
+                self.rows.buffer(dst, "target_gap", ())[self.rows.row] = self.xp.sqrt((diff * diff).sum(axis=1)).mean()
         if kind == "target" and src == INPUT:
             self._labels = message.payload
         self.seconds["record"] += time.perf_counter() - start
@@ -156,19 +154,12 @@ class Recorder:
 
     def _keep(self, layer: str, probe: str, payload: Any) -> None:
         """Copy the kept batch rows of `payload` into this row of the probe's buffer."""
-        buffer = self._buffer(layer, probe, (len(self.examples), *payload.shape[1:]))
+        buffer, row = self.rows.buffer(layer, probe, (len(self.examples), *payload.shape[1:])), self.rows.row
         if payload.shape[0] > self.examples[-1]:
-            buffer[self._row] = payload[self._examples_device]
+            buffer[row] = payload[self._examples_device]
         else:  # a short last batch: rows past its end stay NaN (rows are sorted)
             k = int(np.searchsorted(self.examples, payload.shape[0]))
-            buffer[self._row, :k] = payload[self._examples_device[:k]]
-
-    def _buffer(self, layer: str, probe: str, row_shape: tuple[int, ...]) -> Any:
-        buffer = self._buffers.get((layer, probe))
-        if buffer is None:  # created on first sight; earlier rows of the chunk stay NaN
-            buffer = self.xp.full((self.config.chunk, *row_shape), math.nan, dtype=self.backend.dtype)
-            self._buffers[(layer, probe)] = buffer
-        return buffer
+            buffer[row, :k] = payload[self._examples_device[:k]]
 
     # -- the per-step hook: derived probes ------------------------------------------------
 
@@ -180,21 +171,18 @@ class Recorder:
         start = time.perf_counter()
         if step != self._step:
             self._begin(step)
-        row = self._row
+        row = self.rows.row
         updated = [name for name in self.layers if self.nodes[name].grads is not self._before[name]]
         for name in self.layers:
             for probe, value in self._derive(self.nodes[name], name in updated).items():
-                self._buffer(name, probe, ())[row] = value
+                self.rows.buffer(name, probe, ())[row] = value
         self.seconds["record"] += time.perf_counter() - start
         if self.config.angle and self._labels is not None:
             self._angles(updated)
-        self._coords["step"].append(step)
-        self._coords["epoch"].append(epoch)
-        self._coords["phase"].append("+".join(self._phases))
+        full = self.rows.end_row(step, epoch, "+".join(self._phases))
         self._step, self._weights, self._labels, self._before = None, {}, None, {}
-        self._row += 1
         self.recorded_steps += 1
-        if self._row == self.config.chunk:
+        if full:
             self.flush()
 
     def _derive(self, node: Any, updated: bool) -> dict[str, Any]:
@@ -225,7 +213,7 @@ class Recorder:
         nodes = list(self.network.nodes)
         if all(n.name in self._weights for n in nodes if "W" in n.params):
             for name, angle in update_angles(nodes, self._weights, self._labels, updated).items():
-                self._buffer(name, "angle", ())[self._row] = angle
+                self.rows.buffer(name, "angle", ())[self.rows.row] = angle
         self.backend.synchronize()  # so that the reported cost is the GPU's too
         self.seconds["angle"] += time.perf_counter() - start
 
@@ -236,70 +224,31 @@ class Recorder:
         the run's checkpoint: a resumed run restores them (`restore`) instead of the run
         flushing a partial chunk before every checkpoint (a flush costs per array, not per
         row). Keys: "record/coords" (JSON text), "record/buffer/LAYER/PROBE" (rows, ...)."""
-        state = {"record/coords": np.frombuffer(json.dumps(self._coords).encode(), dtype=np.uint8)}
-        for (layer, probe), rows in self._host_rows(self._row).items():
-            state[f"record/buffer/{layer}/{probe}"] = rows
-        return state
+        return self.rows.state()
 
     @staticmethod
     def resume_from(state: Mapping[str, np.ndarray], step: int) -> int:
         """The training step to cut the store at when resuming from a checkpoint with this
         `state` taken at `step`: the first buffered step (its rows come back from the
         checkpoint; copies a later flush wrote are dropped), or `step` if none was buffered."""
-        if "record/coords" not in state:
-            return step
-        buffered = json.loads(state["record/coords"].tobytes().decode())["step"]
-        return int(buffered[0]) if buffered else step
+        first = RowBuffers.first_step(state)
+        return step if first is None else first
 
     def restore(self, state: Mapping[str, np.ndarray]) -> None:
         """Put back the buffered rows of `checkpoint_state` (a resumed run, right after
         construction with resume_step = `resume_from(state, step)`)."""
-        if "record/coords" not in state:
-            return
-        coords = json.loads(state["record/coords"].tobytes().decode())
-        self._coords = {key: list(coords[key]) for key in ("step", "epoch", "phase")}
-        self._row = len(self._coords["step"])
-        for key, value in state.items():
-            if key.startswith("record/buffer/"):
-                layer, probe = key.removeprefix("record/buffer/").split("/")
-                buffer = self._buffer(layer, probe, tuple(value.shape[1:]))
-                buffer[:len(value)] = self.backend.to_device(value)
+        self.rows.restore(state)
 
     # -- flushing --------------------------------------------------------------------------
-
-    def _host_rows(self, rows: int) -> dict[tuple[str, str], np.ndarray]:
-        """The first `rows` rows of every buffer on the host, with one device -> host copy
-        of all buffers together (host arrays of their own, not views of the buffers)."""
-        keys = list(self._buffers)
-        if not keys or rows == 0:
-            return {key: np.empty((0, *self._buffers[key].shape[1:]), self.backend.dtype) for key in keys}
-        flat = self.xp.concatenate([self._buffers[k][:rows].reshape(rows, -1) for k in keys], axis=1)
-        host = self.backend.to_host(flat)  # the one copy (a new array)
-        data, column = {}, 0
-        for key in keys:
-            shape = self._buffers[key].shape[1:]
-            size = int(np.prod(shape, dtype=np.int64))
-            data[key] = host[:, column:column + size].reshape(rows, *shape)
-            column += size
-        return data
 
     def flush(self) -> None:
         """Write the buffered rows: one host copy of every buffer together, then whole
         chunks, in line or by the writer thread (at most one write in flight; `close` and
         `wait` wait for it)."""
-        rows = self._row
-        if rows == 0:
+        if self.rows.row == 0:
             return
         start = time.perf_counter()
-        shapes = {key: buffer.shape[1:] for key, buffer in self._buffers.items()}
-        data = self._host_rows(rows)
-        coords = {"step": np.asarray(self._coords["step"], dtype=np.int64),
-                  "epoch": np.asarray(self._coords["epoch"], dtype=np.int64),
-                  "phase": np.asarray(self._coords["phase"], dtype=np.dtypes.StringDType())}
-        for buffer in self._buffers.values():
-            buffer.fill(math.nan)
-        self._row = 0
-        self._coords = {"step": [], "epoch": [], "phase": []}
+        shapes, coords, data = self.rows.take()
         self.flushes += 1
         self.wait()  # the previous write first: rows land in order, and host memory stays bounded
         if self.background:
