@@ -28,10 +28,11 @@ from typing import Any
 
 from .config import AdamConfig
 
-#: elements per block of the blocked update. Measured (docs/performance.md, fifth session):
-#: 2^17 was as fast as or faster than 2^16 and 2^18 on MNIST-FC (200 k) and LC (0.8 M, 3.2 M)
-#: weights; smaller blocks pay more per-call overhead, unblocked large arrays read L3/memory.
-BLOCK = 1 << 17
+#: elements per block of the blocked update (`python -m runners.bench_parts adam`; fifth
+#: session in docs/performance.md): 2^18 was within noise of the best on MNIST-FC (0.2 M,
+#: unblocked) and LC (0.8 M, 3.2 M) weights; smaller blocks pay more per call, and unblocked
+#: large arrays stream from L3 or memory on each of the ten passes.
+BLOCK = 1 << 18
 
 
 class Adam:
