@@ -87,12 +87,20 @@ def run_sweep(config: Path, out: Path, variants: list[tuple[str, tuple[str, ...]
     """Run every (variant, seed) not yet finished, `jobs` at a time; return the run dirs."""
     out.mkdir(parents=True, exist_ok=True)
     todo = [Job(name, overrides, seed, out / f"{name}-s{seed}") for name, overrides in variants for seed in seeds]
+    run_jobs([(job, config) for job in todo], out, jobs, extra)
+    return [job.run_dir for job in todo]
+
+
+def run_jobs(todo: list[tuple[Job, Path]], out: Path, jobs: int, extra: list[str]) -> None:
+    """Run each (job, its config) whose run is not finished, `jobs` processes at a time, each
+    logging to OUT/RUN.log; a job with a checkpoint resumes. Prints a line as each starts and ends."""
+    out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **{var: "1" for var in THREAD_VARS}}
-    pending = [job for job in todo if not finished(job.run_dir)]
+    pending = [(job, config) for job, config in todo if not finished(job.run_dir)]
     running: list[tuple[Job, subprocess.Popen, object]] = []
     while pending or running:
         while pending and len(running) < jobs:
-            job = pending.pop(0)
+            job, config = pending.pop(0)
             how = "resume" if resumable(job.run_dir) else "start"
             log = open(out / f"{job.run_dir.name}.log", "a")  # noqa: SIM115 - closed when it ends
             print(f"{how} {job.run_dir.name}: {' '.join(job.overrides) or '(as shipped)'}", flush=True)
@@ -106,7 +114,6 @@ def run_sweep(config: Path, out: Path, variants: list[tuple[str, tuple[str, ...]
                 running.remove(entry)
                 status = "done" if process.returncode == 0 else f"FAILED (exit {process.returncode}, see its log)"
                 print(f"{status}: {job.run_dir.name}", flush=True)
-    return [job.run_dir for job in todo]
 
 
 def main() -> None:
