@@ -39,11 +39,12 @@ class Adam:
     """Adam state for a dict of parameters, updated in place.
 
     params: name -> array, the arrays this optimizer owns the update of;
-    config: lr, beta1, beta2, eps. State M, V (the scaled moments above) has the
+    config: lr, beta1, beta2, eps; block: elements per block of the blocked update
+    (default BLOCK on numpy, none on CuPy; results do not depend on it). State M, V (the scaled moments above) has the
     parameters' shapes; `moments()` gives the paper's m and v.
     """
 
-    def __init__(self, params: dict[str, Any], config: AdamConfig, xp: Any) -> None:
+    def __init__(self, params: dict[str, Any], config: AdamConfig, xp: Any, block: int | None = None) -> None:
         self.params = params
         self.config = config
         self.xp = xp
@@ -52,7 +53,8 @@ class Adam:
         self._scratch = {k: xp.empty_like(p) for k, p in params.items()}
         self.t = 0
         # On numpy, blocking keeps the passes in cache; CuPy launches one kernel per pass.
-        self._block = BLOCK if getattr(xp, "__name__", "") == "numpy" else 0
+        # `block` (elements; 0: never block) overrides that, for benchmarks and tests.
+        self._block = block if block is not None else BLOCK if getattr(xp, "__name__", "") == "numpy" else 0
 
     def step(self, grads: dict[str, Any]) -> None:
         """Apply one update from `grads` (same keys and shapes as params)."""

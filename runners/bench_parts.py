@@ -49,8 +49,7 @@ def adam_variants(sizes: list[int], blocks: list[int]) -> dict[str, Callable[[],
     grads = {f"p{i}": rng.random(n, dtype=np.float32) for i, n in enumerate(sizes)}
     variants = {}
     for block in blocks:
-        adam = optim.Adam({k: rng.random(g.shape, dtype=np.float32) for k, g in grads.items()}, ADAM, np)
-        adam._block = block
+        adam = optim.Adam({k: rng.random(g.shape, dtype=np.float32) for k, g in grads.items()}, ADAM, np, block=block)
         variants[f"block {block or 'none'}"] = lambda adam=adam: adam.step(grads)
     return variants
 

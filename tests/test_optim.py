@@ -53,8 +53,7 @@ def test_blocking_changes_no_bit():
     results = []
     for block in (0, 1000, 1 << 16):
         params = {"W": p0.copy()}
-        adam = Adam(params, config, np)
-        adam._block = block
+        adam = Adam(params, config, np, block=block)
         for g in grads:
             adam.step({"W": g})
         results.append((params["W"], adam.m["W"], adam.v["W"]))
