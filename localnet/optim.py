@@ -40,8 +40,9 @@ class Adam:
 
     params: name -> array, the arrays this optimizer owns the update of;
     config: lr, beta1, beta2, eps; block: elements per block of the blocked update
-    (default BLOCK on numpy, none on CuPy; results do not depend on it). State M, V (the scaled moments above) has the
-    parameters' shapes; `moments()` gives the paper's m and v.
+    (default BLOCK on numpy, none on CuPy; results do not depend on it). State M, V
+    (the scaled moments above) has the parameters' shapes; `moments()` gives the
+    paper's m and v.
     """
 
     def __init__(self, params: dict[str, Any], config: AdamConfig, xp: Any, block: int | None = None) -> None:
