@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 COORDS = ("step", "epoch", "phase")
+Key = tuple[str, str]  # (layer, probe)
 
 
 class RowBuffers:
@@ -26,7 +27,7 @@ class RowBuffers:
         self.backend = backend
         self.xp = backend.xp
         self.chunk = chunk
-        self.buffers: dict[tuple[str, str], Any] = {}
+        self.buffers: dict[Key, Any] = {}
         self.row = 0
         self.coords: dict[str, list[Any]] = {key: [] for key in COORDS}
 
@@ -45,7 +46,7 @@ class RowBuffers:
         self.row += 1
         return self.row == self.chunk
 
-    def host_rows(self, rows: int) -> dict[tuple[str, str], np.ndarray]:
+    def host_rows(self, rows: int) -> dict[Key, np.ndarray]:
         """The first `rows` rows of every buffer on the host, with one device -> host copy
         of all buffers together (host arrays of their own, not views of the buffers)."""
         keys = list(self.buffers)
@@ -61,7 +62,7 @@ class RowBuffers:
             column += size
         return data
 
-    def take(self) -> tuple[dict[tuple[str, str], tuple[int, ...]], dict[str, np.ndarray], dict[tuple[str, str], np.ndarray]]:
+    def take(self) -> tuple[dict[Key, tuple[int, ...]], dict[str, np.ndarray], dict[Key, np.ndarray]]:
         """Every filled row, on the host: (row shapes, coordinate arrays, data), and empty
         the buffers for the next chunk."""
         shapes = {key: buffer.shape[1:] for key, buffer in self.buffers.items()}
