@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_checks import check_config
 from .data.augment import AugmentConfig
 from .errors import ConfigError
 from .record.config import RecordConfig
-from .registry import LAYERS, RULES, nearest
+from .registry import LAYERS, RULES
 from .toml_io import apply_overrides, dump_toml
 from .typed import Problems, build_dataclass, show
 
-__all__ = ["AdamConfig", "DataConfig", "RunConfig", "TrainConfig", "apply_overrides", "build_dataclass",
+__all__ = ["AdamConfig", "AdamOverride", "DataConfig", "RunConfig", "TrainConfig", "apply_overrides", "build_dataclass",
            "config_to_dict", "dump_toml", "load_config", "parse_config"]
 
 
@@ -39,6 +40,24 @@ class AdamConfig:
             raise ValueError(f"lr and eps must be > 0, got lr={self.lr}, eps={self.eps}")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ValueError(f"beta1 and beta2 must be in [0, 1), got {self.beta1}, {self.beta2}")
+
+
+@dataclass(frozen=True)
+class AdamOverride:
+    """One layer's own forward-Adam keys, `optim = {beta2 = 0.999}` in its [[layers]] table;
+    a key left out (None) takes [optim]'s value."""
+
+    lr: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    eps: float | None = None
+
+    def over(self, base: AdamConfig) -> AdamConfig:
+        """base with this override's keys replaced (ValueError from AdamConfig's checks)."""
+        return dataclasses.replace(base, **self.keys())
+
+    def keys(self) -> dict[str, float]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -111,6 +130,12 @@ class RunConfig(_TopLevel):
 
     layers: tuple[Any, ...] = ()
     rule: Any = None
+    layer_optim: tuple[AdamOverride | None, ...] = ()  # per layer (or empty): its `optim` table
+
+    def optim_for(self, index: int) -> AdamConfig:
+        """The forward Adam settings of layer `index` (0-based): [optim], then its override."""
+        override = self.layer_optim[index] if index < len(self.layer_optim) else None
+        return self.optim if override is None else override.over(self.optim)
 
 
 def _load_registries() -> None:
@@ -120,13 +145,14 @@ def _load_registries() -> None:
 MAX_REPEAT = 1000  # layers one [[layers]] table may stand for
 
 
-def _parse_layers(raw: Any, problems: Problems) -> tuple[Any, ...]:
+def _parse_layers(raw: Any, problems: Problems) -> tuple[tuple[Any, ...], tuple[AdamOverride | None, ...]]:
     if not isinstance(raw, list) or not raw or not all(isinstance(table, dict) for table in raw):
         got = "an empty array" if raw == [] else "nothing" if raw is None else f"{type(raw).__name__} {show(raw)}"
         problems.add("[[layers]] must be a non-empty array of tables, e.g. [[layers]] type = \"dense\" units = 256; "
                      f"got {got}")
-        return ()
+        return (), ()
     specs: list[Any] = []
+    overrides: list[AdamOverride | None] = []
     for i, table in enumerate(raw):
         where = f"layers[{i}]"
         if "type" not in table:
@@ -147,9 +173,12 @@ def _parse_layers(raw: Any, problems: Problems) -> tuple[Any, ...]:
         except ConfigError as err:
             problems.add(str(err))
             continue
+        raw_optim = table.pop("optim", None)
+        override = None if raw_optim is None else build_dataclass(AdamOverride, raw_optim, f"{where}.optim", problems)
         spec = build_dataclass(cls.Spec, table, where, problems)
         specs.extend([spec] * repeat)
-    return tuple(specs)
+        overrides.extend([override] * repeat)
+    return tuple(specs), tuple(overrides) if any(overrides) else ()
 
 
 def _parse_rule(raw: Any, problems: Problems) -> Any:
@@ -178,69 +207,15 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> RunConfig:
     _load_registries()
     problems = Problems()
     raw = dict(raw)
-    layers = _parse_layers(raw.pop("layers", None), problems)
+    layers, layer_optim = _parse_layers(raw.pop("layers", None), problems)
     rule = _parse_rule(raw.pop("rule", None), problems)
     raw.setdefault("name", Path(source).stem)
     top = build_dataclass(_TopLevel, raw, "", problems)
     problems.raise_if_any(source)
-    config = RunConfig(layers=layers, rule=rule, **{f.name: getattr(top, f.name) for f in dataclasses.fields(top)})
-    _check(config, problems)
+    config = RunConfig(layers=layers, rule=rule, layer_optim=layer_optim, **{f.name: getattr(top, f.name) for f in dataclasses.fields(top)})
+    check_config(config, problems)
     problems.raise_if_any(source)
     return config
-
-
-def _check(config: RunConfig, problems: Problems) -> None:
-    """Cross-field checks that need the whole config."""
-    from .backend import BACKENDS  # noqa: PLC0415
-
-    if config.backend not in BACKENDS:
-        problems.add(f"backend {config.backend!r} is unknown{nearest(config.backend, BACKENDS)}; use one of {', '.join(BACKENDS)}")
-    if config.dtype not in ("float32", "float64"):
-        problems.add(f"dtype {config.dtype!r} is not supported: use 'float32' or 'float64'")
-    last = config.layers[-1] if config.layers else None
-    if last is not None and not getattr(last, "is_output", False):
-        problems.add(f"the last [[layers]] entry must be an output layer (type = \"softmax\"), got {type(last).__name__}")
-    for i, spec in enumerate(config.layers[:-1]):
-        if getattr(spec, "is_output", False):
-            problems.add(f"layers[{i}] is an output layer but is not last; only the last layer may be \"softmax\"")
-    _check_rule_layers(config, problems)
-    _check_data(config.data, problems)
-
-
-def _check_rule_layers(config: RunConfig, problems: Problems) -> None:
-    """Every layer's type must be one the rule declares it can run on (Rule.layer_types)."""
-    if config.rule is None:
-        return
-    rule_name = RULES.name_of(config.rule, "Options")
-    supported = RULES.get(rule_name).layer_types
-    if supported is None:  # the rule runs on every registered layer type
-        return
-    for i, spec in enumerate(config.layers):
-        kind = LAYERS.name_of(spec, "Spec")
-        if kind not in supported:
-            problems.add(
-                f"rule {rule_name!r} cannot run on layers[{i}] (type {kind!r}): it supports "
-                f"{', '.join(sorted(supported))}; change the layer type or choose another rule"
-            )
-
-
-def _check_data(data: DataConfig, problems: Problems) -> None:
-    """The dataset must be registered, and a batch must fit in the (limited) training set."""
-    from .data.registry import DATASETS  # noqa: PLC0415 - data imports config-free modules only
-
-    spec = DATASETS.get(data.dataset)
-    if spec is None:
-        known = sorted(DATASETS)
-        problems.add(f"data.dataset {data.dataset!r} is unknown{nearest(data.dataset, known)}; use one of {', '.join(known)}")
-        return
-    sizes = [n for n in (data.limit_train, spec.train_size) if n > 0]
-    available = min(sizes) if sizes else 0
-    if available and data.batch_size > available:
-        where = "data.limit_train" if available == data.limit_train else f"the {spec.title} training set"
-        problems.add(
-            f"data.batch_size {data.batch_size} is larger than the {available:,} training examples "
-            f"({where}): use a batch_size <= {available}"
-        )
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
@@ -272,6 +247,9 @@ def config_to_dict(config: RunConfig) -> dict[str, Any]:
     if not RULES.get(out["rule"]["name"]).learned_feedback:
         del out["inverse_optim"]  # only target-propagation rules have inverses
     out["layers"] = [spec_dict(spec, "type", LAYERS) for spec in config.layers]
+    for table, override in zip(out["layers"], config.layer_optim):
+        if override is not None:
+            table["optim"] = override.keys()
     return out
 
 

@@ -114,7 +114,7 @@ def build_network(config: RunConfig, backend: Backend, input_shape: Sequence[int
     for info, layer in zip(infos, layers):
         sends = frozenset(c.kind for c in channels if c.src == info.name)
         feedback = rule.init_feedback(info, rng_for(config.seed, "feedback", info.name), backend)
-        nodes.append(LayerNode(info.name, layer, rule, config.optim, feedback, sends,
+        nodes.append(LayerNode(info.name, layer, rule, config.optim_for(info.index), feedback, sends,
                                rule.learned_feedback, config.inverse_optim,
                                backend.random(config.seed, "noise", info.name)))
     readout = Readout()

@@ -93,3 +93,47 @@ def test_rule_that_cannot_run_on_a_layer_type(monkeypatch):
     monkeypatch.setattr(fa, "layer_types", frozenset({"softmax", "locally_connected"}))
     (line,) = problems(BASE)
     assert "rule 'fa' cannot run on layers[0] (type 'dense')" in line and "locally_connected" in line
+
+
+# -- a layer's own forward-Adam keys: [[layers]] optim = {...} over [optim] -------------------
+
+PER_LAYER = BASE | {"optim": {"lr": 2e-4, "beta2": 0.95, "eps": 1e-4},
+                    "layers": [{"type": "dense", "units": 4, "repeat": 2},
+                               {"type": "softmax", "units": 3, "optim": {"beta2": 0.999}}]}
+
+
+def test_a_layers_optim_keys_override_the_global_ones_and_the_rest_inherit():
+    config = parse_config(PER_LAYER)
+    assert config.optim_for(0) == config.optim_for(1) == config.optim
+    out = config.optim_for(2)
+    assert (out.lr, out.beta1, out.beta2, out.eps) == (2e-4, 0.9, 0.999, 1e-4)
+    assert parse_config(BASE).layer_optim == ()  # no overrides: nothing stored, nothing dumped
+
+
+def test_repeat_copies_the_override_and_the_resolved_config_round_trips():
+    raw = PER_LAYER | {"layers": [{"type": "dense", "units": 4, "repeat": 2, "optim": {"lr": 1e-3}},
+                                  {"type": "softmax", "units": 3}]}
+    config = parse_config(raw)
+    assert [config.optim_for(i).lr for i in range(3)] == [1e-3, 1e-3, 2e-4]
+    text = dump_toml(config_to_dict(config))
+    assert parse_config(tomllib.loads(text)) == config
+    assert config_to_dict(config)["layers"][0]["optim"] == {"lr": 1e-3}  # only the keys given
+
+
+def test_bad_layer_optim_keys_are_named():
+    (line,) = problems(PER_LAYER | {"layers": [{"type": "dense", "units": 4, "optim": {"bta2": 0.9}},
+                                               {"type": "softmax", "units": 3}]})
+    assert "layers[0].optim.bta2" in line and "'beta2'" in line
+    (line,) = problems(PER_LAYER | {"layers": [{"type": "dense", "units": 4},
+                                               {"type": "softmax", "units": 3, "optim": {"beta2": 1.5}}]})
+    assert line.endswith("layers[1].optim: beta1 and beta2 must be in [0, 1), got 0.9, 1.5")
+    assert any("layers[0].optim" in line and "table" in line for line in problems(
+        PER_LAYER | {"layers": [{"type": "dense", "units": 4, "optim": 0.1}, {"type": "softmax", "units": 3}]}))
+
+
+def test_each_node_gets_its_layers_adam_settings():
+    from localnet.backend import get_backend
+    from localnet.network import build_network
+
+    net = build_network(parse_config(PER_LAYER), get_backend("numpy", "float64"), (5,), 3)
+    assert [node.optimizer.config.beta2 for node in net.nodes] == [0.95, 0.95, 0.999]
