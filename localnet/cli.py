@@ -73,7 +73,8 @@ def _tqdm_progress(enabled: bool) -> Callable[[int, int], Any] | None:
 TRAIN_SIZES = {"mnist": 60000, "cifar10": 50000}  # for step counts in `localnet schedule`
 config_argument = click.argument("config", type=click.Path(dir_okay=False, path_type=str))
 set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-                          help="Override a config value, e.g. --set optim.lr=3e-4 (repeatable).")
+                          help="Override a config value, e.g. --set optim.lr=3e-4; a number indexes a list, e.g. "
+                               "--set layers.1.optim.beta2=0.999 (the second [[layers]] table's own Adam key). Repeatable.")
 
 
 @main.command()
