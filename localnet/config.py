@@ -52,6 +52,14 @@ class AdamOverride:
     beta2: float | None = None
     eps: float | None = None
 
+    def __post_init__(self) -> None:
+        # AdamConfig's checks are per key, so checking each key given here is checking the merge.
+        for name, value in self.keys().items():
+            if name in ("lr", "eps") and not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+            if name in ("beta1", "beta2") and not 0 <= value < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {value}")
+
     def over(self, base: AdamConfig) -> AdamConfig:
         """base with this override's keys replaced (ValueError from AdamConfig's checks)."""
         return dataclasses.replace(base, **self.keys())

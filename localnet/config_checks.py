@@ -29,11 +29,6 @@ def check_config(config: RunConfig, problems: Problems) -> None:
     for i, spec in enumerate(config.layers[:-1]):
         if getattr(spec, "is_output", False):
             problems.add(f"layers[{i}] is an output layer but is not last; only the last layer may be \"softmax\"")
-    for i in range(len(config.layer_optim)):
-        try:
-            config.optim_for(i)
-        except ValueError as err:
-            problems.add(f"layers[{i}].optim: {err}")
     _check_rule_layers(config, problems)
     _check_data(config.data, problems)
 

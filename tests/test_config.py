@@ -124,9 +124,13 @@ def test_bad_layer_optim_keys_are_named():
     (line,) = problems(PER_LAYER | {"layers": [{"type": "dense", "units": 4, "optim": {"bta2": 0.9}},
                                                {"type": "softmax", "units": 3}]})
     assert "layers[0].optim.bta2" in line and "'beta2'" in line
-    (line,) = problems(PER_LAYER | {"layers": [{"type": "dense", "units": 4},
-                                               {"type": "softmax", "units": 3, "optim": {"beta2": 1.5}}]})
-    assert line.endswith("layers[1].optim: beta1 and beta2 must be in [0, 1), got 0.9, 1.5")
+    # Named by the file's table index (as --set layers.N indexes it), not the repeated layer's.
+    (line,) = problems(PER_LAYER | {"layers": [{"type": "dense", "units": 4, "repeat": 3},
+                                               {"type": "softmax", "units": 3, "optim": {"beta2": 1.5, "lr": 1e-3}}]})
+    assert line.endswith("[layers[1].optim] beta2 must be in [0, 1), got 1.5")
+    (line,) = problems(PER_LAYER | {"layers": [{"type": "dense", "units": 4, "optim": {"eps": 0.0}},
+                                               {"type": "softmax", "units": 3}]})
+    assert line.endswith("[layers[0].optim] eps must be > 0, got 0.0")
     assert any("layers[0].optim" in line and "table" in line for line in problems(
         PER_LAYER | {"layers": [{"type": "dense", "units": 4, "optim": 0.1}, {"type": "softmax", "units": 3}]}))
 
