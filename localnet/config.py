@@ -61,7 +61,7 @@ class AdamOverride:
                 raise ValueError(f"{name} must be in [0, 1), got {value}")
 
     def over(self, base: AdamConfig) -> AdamConfig:
-        """base with this override's keys replaced (ValueError from AdamConfig's checks)."""
+        """base with this override's keys replaced (each already checked in __post_init__)."""
         return dataclasses.replace(base, **self.keys())
 
     def keys(self) -> dict[str, float]:

@@ -45,7 +45,7 @@ def test_table_has_a_row_per_run_with_best_and_final(runs):
 
 def test_seed_groups_join_runs_that_differ_only_in_the_seed(runs):
     text = seed_groups([load_run(p) for p in runs], target=1.8)
-    body = [line for line in text.splitlines()[2:]]
+    body = text.splitlines()[2:]
     assert len(body) == 3  # b100 (two seeds), b16, fa: batch and rule separate the groups
     b100 = body[0].split(" | ")
     assert b100[0] == "| b100" and b100[4] == "0, 1" and b100[5] == "1.70 1.82"
