@@ -1,6 +1,7 @@
-"""Benchmark: training examples/second of localnet vs a plain PyTorch CPU reference.
+"""Benchmark: training examples/second of localnet vs a plain PyTorch reference.
 
-Both train the paper's MNIST-FC net (784-256x5-10, tanh, softmax) with the same rule, the
+On the CPU (backend numpy) the reference is torch on the CPU; on the GPU (backend cupy) it is
+torch on CUDA, each with its data already on its device. Both train the paper's MNIST-FC net (784-256x5-10, tanh, softmax) with the same rule, the
 same Adam settings (from models/mnist_fc_<rule>.toml) and the same minibatches, already in
 memory as float32 (data loading is excluded from both). Rounds alternate between the two
 implementations so that machine noise hits both alike. Reported: the best round of each
@@ -8,14 +9,12 @@ and their ratio, and the median over rounds of the ratio within a round ("paired
 cancels drift in the machine's speed between rounds.
 
     localnet bench [--rules bp,fa,dfa] [--batch-size 100] [--steps 200] [--repeats 3] [--cpu-time]
-    python -m runners.bench ...
+    python -m runners.bench ... [--backend cupy]
 """
 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +27,7 @@ from localnet.errors import LocalnetError
 from localnet.rules import TargetRule
 from localnet.schedule import PARALLEL
 
-from .bench_lc import match_torch_threads
+from .bench_env import environment, match_torch_threads, torch_device, torch_sync
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -55,12 +54,14 @@ def config_path(rule: str) -> Path:
 
 
 def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray,
-                  clock: Callable[[], float] = time.perf_counter) -> Callable[[], float]:
-    """A timed round of `steps` localnet training steps; returns examples/second."""
+                  clock: Callable[[], float] = time.perf_counter, backend_name: str = "numpy") -> Callable[[], float]:
+    """A timed round of `steps` localnet training steps; returns examples/second. The data is
+    copied to the backend once, before timing (a GPU run times no host-device copies)."""
     config = load_config(config_path(rule), [f"data.batch_size={batch_size}"])
-    backend = get_backend("numpy", "float32")
+    backend = get_backend(backend_name, "float32")
     net = build_network(config, backend, (784,), 10)
-    onehot = np.eye(10, dtype=np.float32)[y]
+    onehot = backend.to_device(np.eye(10, dtype=np.float32)[y])
+    x = backend.to_device(x)
     count = len(x) // batch_size
     loss_layer = net.output.layer
     counter = iter(range(10**12))
@@ -79,6 +80,7 @@ def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.n
         one(next(counter))
 
     def round_() -> float:
+        backend.synchronize()
         start = clock()
         for _ in range(steps):
             one(next(counter))
@@ -89,8 +91,8 @@ def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.n
 
 
 def time_torch(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray,
-               clock: Callable[[], float] = time.perf_counter) -> Callable[[], float]:
-    """A timed round of the PyTorch reference on the same data and hyperparameters."""
+               clock: Callable[[], float] = time.perf_counter, device: str = "cpu") -> Callable[[], float]:
+    """A timed round of the PyTorch reference on the same data and hyperparameters, on `device`."""
     import torch  # noqa: PLC0415
 
     from .torch_reference import make_trainer, time_trainer  # noqa: PLC0415
@@ -99,30 +101,18 @@ def time_torch(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndar
     o = config.optim
     sizes = [784] + [spec.units for spec in config.layers]
     scale = getattr(config.rule, "feedback_scale", 1.0)
-    step = make_trainer(rule, sizes, o.lr, (o.beta1, o.beta2), o.eps, scale, seed=0)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    return lambda: time_trainer(step, xt, yt, batch_size, steps, warmup=5, clock=clock)
-
-
-def environment() -> dict[str, Any]:
-    import torch  # noqa: PLC0415
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "numpy": np.__version__, "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(), "python": platform.python_version()}
+    step = make_trainer(rule, sizes, o.lr, (o.beta1, o.beta2), o.eps, scale, seed=0, device=device)
+    xt, yt = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+    sync = torch_sync(device)
+    return lambda: time_trainer(step, xt, yt, batch_size, steps, warmup=5, clock=clock, sync=sync)
 
 
 def run_bench(rules: list[str], batch_size: int, steps: int, repeats: int, json_out: Path | None,
-              echo: Callable[[str], None] = print, cpu_time: bool = False) -> list[dict[str, Any]]:
+              echo: Callable[[str], None] = print, cpu_time: bool = False,
+              backend: str = "numpy") -> list[dict[str, Any]]:
     """Time each rule in both implementations; print a table and the ratio localnet / torch.
 
+    backend: "numpy" (torch on the CPU) or "cupy" (torch on CUDA; wall time only).
     cpu_time: time CPU seconds of this process (all threads; `time.process_time`) instead of
     wall time. With OPENBLAS_NUM_THREADS=1 (torch then gets one thread too) this counts only
     work done, not time lost to other processes on a shared machine.
@@ -133,20 +123,25 @@ def run_bench(rules: list[str], batch_size: int, steps: int, repeats: int, json_
         raise LocalnetError("localnet bench needs torch as the reference: pip install -e '.[test]'") from None
     for rule in rules:
         config_path(rule)
+    if cpu_time and backend != "numpy":
+        raise LocalnetError("--cpu-time measures CPU work only: use it with --backend numpy")
     match_torch_threads()
     clock, clock_name = (time.process_time, "CPU time") if cpu_time else (time.perf_counter, "wall time")
-    env = environment()
-    echo(f"MNIST-FC 784-256x5-10, batch {batch_size}, {steps} steps x {repeats} rounds, best round and "
-         f"paired median, {clock_name}; {env['cpu']} ({env['cores']} cores), numpy {env['numpy']}, torch {env['torch']} "
-         f"({env['torch_threads']} threads)")
+    device = torch_device(backend)
+    env = environment(device)
+    where = f"{env['gpu']}, torch CUDA {env['torch_cuda']}" if device != "cpu" else f"torch ({env['torch_threads']} threads)"
+    echo(f"MNIST-FC 784-256x5-10, backend {backend}, batch {batch_size}, {steps} steps x {repeats} rounds, best round "
+         f"and paired median, {clock_name}; {env['cpu']} ({env['cores']} cores), numpy {env['numpy']}, "
+         f"torch {env['torch']}, {where}")
     x, y = synthetic_batches(batch_size, 50)
     results = []
     echo(f"{'rule':<7} {'localnet ex/s':>14} {'torch ex/s':>12} {'ratio':>7} {'paired':>7} "
          f"{'cost/BP':>9} {'paired':>8}")
-    timers = {rule: time_localnet(rule, batch_size, steps, x, y, clock) for rule in rules}
-    references = {rule: time_torch(rule, batch_size, steps, x, y, clock) for rule in rules if rule in TORCH_RULES}
+    timers = {rule: time_localnet(rule, batch_size, steps, x, y, clock, backend) for rule in rules}
+    references = {rule: time_torch(rule, batch_size, steps, x, y, clock, device)
+                  for rule in rules if rule in TORCH_RULES}
     if any(rule not in TORCH_RULES for rule in rules) and "bp" not in timers:
-        timers["bp"] = time_localnet("bp", batch_size, steps, x, y, clock)  # TP rules are compared with BP
+        timers["bp"] = time_localnet("bp", batch_size, steps, x, y, clock, backend)  # TP rules are compared with BP
     rounds: dict[str, list[float]] = {rule: [] for rule in timers}
     rounds_ref: dict[str, list[float]] = {rule: [] for rule in references}
     for _ in range(repeats):  # alternate implementations and rules so that drift in machine load hits all
@@ -161,7 +156,7 @@ def run_bench(rules: list[str], batch_size: int, steps: int, repeats: int, json_
         # taken seconds apart, so slow drift in this machine's speed cancels.
         paired = float(np.median(np.divide(rounds[rule], rounds_ref[rule]))) if rule in references else None
         paired_cost = float(np.median(np.divide(rounds["bp"], rounds[rule]))) if "bp" in rounds else None
-        row = {"rule": rule, "localnet": best[rule], "torch": best_ref.get(rule), "batch_size": batch_size,
+        row = {"rule": rule, "backend": backend, "localnet": best[rule], "torch": best_ref.get(rule), "batch_size": batch_size,
                "steps": steps, "repeats": repeats, "config": config_path(rule).name,
                "ratio": best[rule] / best_ref[rule] if rule in best_ref else None,
                "ratio_paired_median": paired,
@@ -188,8 +183,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--cpu-time", action="store_true", help="time CPU seconds instead of wall time")
+    parser.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                        help="cupy: localnet on the GPU against torch on CUDA")
     args = parser.parse_args()
-    run_bench(args.rules.split(","), args.batch_size, args.steps, args.repeats, args.json, cpu_time=args.cpu_time)
+    run_bench(args.rules.split(","), args.batch_size, args.steps, args.repeats, args.json, cpu_time=args.cpu_time,
+              backend=args.backend)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""Plain PyTorch (CPU) reference for MLP training with BP, FA and DFA.
+"""Plain PyTorch reference for MLP training with BP, FA and DFA, on the CPU or CUDA.
 
 Used only by the benchmark, to put localnet's examples/second next to an idiomatic
 torch implementation of the same networks and rules; torch is never in localnet's
-training path.
+training path. ``make_trainer(..., device="cuda")`` builds the same network (the same
+seeded draws, made on the CPU and moved) on the GPU, for localnet's ``cupy`` backend.
+The locally-connected nets' reference is :mod:`runners.torch_lc_reference`.
 
 Conventions match localnet: activations are row-major, batch first, and layer ``l``
 (1-based, ``l = 1 .. L``) computes ``a_l = h_{l-1} @ W_l + b_l`` with ``W_l`` of shape
@@ -132,7 +134,7 @@ def output_delta(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     log_p = torch.log_softmax(logits, dim=1)
     loss = F.nll_loss(log_p, y)
     delta = log_p.exp_()
-    delta[torch.arange(batch), y] -= 1.0
+    delta[torch.arange(batch, device=logits.device), y] -= 1.0
     delta.div_(batch)
     return delta, loss
 
@@ -259,8 +261,10 @@ class Trainer:
     """One training step per call: ``trainer(x, y) -> loss``.
 
     Built by :func:`make_trainer`. ``x`` is a minibatch (B, n_0) in the model's dtype,
-    ``y`` its labels (B,) int64; the return value is the batch-mean cross-entropy
-    measured before the update, as a Python float.
+    ``y`` its labels (B,) int64, both on the model's device; the return value is the
+    batch-mean cross-entropy measured before the update: a Python float on the CPU, a 0-d
+    tensor on a GPU (reading it would wait for the GPU at every step, which localnet's
+    trainer, summing its losses on the device, does not do either).
 
     Attributes:
         rule: ``"bp"``, ``"fa"`` or ``"dfa"``.
@@ -284,8 +288,9 @@ class Trainer:
         self._biases = list(model.biases)
         self._params = self._weights + self._biases
         self._grads_fn = {"bp": None, "fa": fa_grads, "dfa": dfa_grads}[rule]
+        self._on_cpu = self._weights[0].device.type == "cpu"
 
-    def __call__(self, x: Tensor, y: Tensor) -> float:
+    def __call__(self, x: Tensor, y: Tensor) -> float | Tensor:
         """Train on ``x`` (B, n_0), ``y`` (B,); return the pre-update batch loss."""
         if self._grads_fn is None:  # BP: plain autograd
             loss = F.cross_entropy(self.model(x), y)
@@ -298,7 +303,7 @@ class Trainer:
             for p, g in zip(self._params, grad_w + grad_b):
                 p.grad = g
         self.optimizer.step()
-        return loss.item()
+        return loss.item() if self._on_cpu else loss.detach()
 
 
 def make_trainer(
@@ -313,6 +318,7 @@ def make_trainer(
     dtype: torch.dtype = torch.float32,
     adam: AdamImpl = "fused",
     feedback_is_weights: bool = False,
+    device: str | torch.device = "cpu",
 ) -> Trainer:
     """Build a network, its feedback matrices and Adam; return a one-step callable.
 
@@ -329,6 +335,9 @@ def make_trainer(
         adam: which ``torch.optim.Adam`` implementation (see :func:`make_adam`).
         feedback_is_weights: FA only, for testing: use ``B_l = W_l`` (the live
             weights, so FA reduces to exact backprop).
+        device: where the network, its feedback and Adam's state live ("cpu", "cuda").
+            The draws are made on the CPU and moved, so every device starts from the
+            same numbers.
 
     Returns:
         A :class:`Trainer`; ``step = make_trainer(...); loss = step(x, y)`` performs
@@ -343,11 +352,11 @@ def make_trainer(
         torch.set_num_threads(threads)
 
     generator = torch.Generator().manual_seed(seed)
-    model = TorchMLP(sizes, generator, dtype)
+    model = TorchMLP(sizes, generator, dtype).to(device)
     if feedback_is_weights:
         feedback = list(model.weights)
     else:
-        feedback = make_feedback(checked_rule, sizes, generator, dtype, feedback_scale)
+        feedback = [b.to(device) for b in make_feedback(checked_rule, sizes, generator, dtype, feedback_scale)]
     optimizer = make_adam([*model.weights, *model.biases], lr, betas, eps, adam)
     return Trainer(checked_rule, model, feedback, optimizer)
 
@@ -360,6 +369,7 @@ def time_trainer(
     steps: int,
     warmup: int = 5,
     clock: Callable[[], float] = time.perf_counter,
+    sync: Callable[[], None] | None = None,
 ) -> float:
     """Time ``steps`` training steps and return examples/second.
 
@@ -377,6 +387,8 @@ def time_trainer(
         steps: number of timed steps (> 0).
         warmup: number of untimed steps before timing.
         clock: the timer.
+        sync: on a GPU, ``torch.cuda.synchronize``: called before the clock starts and
+            before it stops, so the time covers the queued work and nothing before it.
     """
     n_batches = x_all.shape[0] // batch_size
     if n_batches == 0 or steps <= 0:
@@ -390,9 +402,13 @@ def time_trainer(
     ]
     for k in range(warmup):
         step(*batches[k % n_batches])
+    if sync is not None:
+        sync()
     start = clock()
     for k in range(steps):
         step(*batches[k % n_batches])
+    if sync is not None:
+        sync()
     elapsed = clock() - start
     return steps * batch_size / elapsed
 
@@ -428,15 +444,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="comma-separated widths, default " + ",".join(map(str, MNIST_SIZES)),
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args(argv)
     if args.sizes[0] != 784:
         parser.error("synthetic data is MNIST-shaped: the first width must be 784")
 
     step = make_trainer(
-        args.rule, args.sizes, args.lr, seed=args.seed, threads=args.threads, adam=args.adam
+        args.rule, args.sizes, args.lr, seed=args.seed, threads=args.threads, adam=args.adam,
+        device=args.device,
     )
-    x_all, y_all = synthetic_mnist(seed=args.seed)
-    eps = time_trainer(step, x_all, y_all, args.batch_size, args.steps, args.warmup)
+    x_all, y_all = (t.to(args.device) for t in synthetic_mnist(seed=args.seed))
+    sync = torch.cuda.synchronize if torch.device(args.device).type == "cuda" else None
+    eps = time_trainer(step, x_all, y_all, args.batch_size, args.steps, args.warmup, sync=sync)
     print(
         f"rule={args.rule} batch_size={args.batch_size} threads={torch.get_num_threads()} "
         f"adam={args.adam} examples/s={eps:.0f}"
