@@ -1,6 +1,6 @@
 """Experiment configs: TOML parsed once into typed, frozen dataclasses, validated up front.
 
-A config file has top-level keys (name, seed, backend, dtype) and the sections
+A config file has top-level keys (name, seed, backend, dtype, threads) and the sections
 [data], [[layers]], [rule], [optim] and [train]. Layer tables resolve their `type` and the
 rule table its `name` through the registries, and each brings its own dataclass of
 options. Every problem found is reported (one line each) before any training starts.
@@ -19,6 +19,7 @@ from .data.augment import AugmentConfig
 from .errors import ConfigError
 from .record.config import RecordConfig
 from .registry import LAYERS, RULES
+from .threads import DEFAULT_THREADS
 from .toml_io import apply_overrides, dump_toml
 from .typed import Problems, build_dataclass, show
 
@@ -36,10 +37,17 @@ class AdamConfig:
     eps: float = 1e-8
 
     def __post_init__(self) -> None:
-        if not self.lr > 0 or not self.eps > 0:
-            raise ValueError(f"lr and eps must be > 0, got lr={self.lr}, eps={self.eps}")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ValueError(f"beta1 and beta2 must be in [0, 1), got {self.beta1}, {self.beta2}")
+        _check_adam(dataclasses.asdict(self))
+
+
+def _check_adam(values: dict[str, float]) -> None:
+    """ValueError naming the first Adam key out of range (one key per message, so that an
+    error names the key, and the --set, that set it)."""
+    for name, value in values.items():
+        if name in ("lr", "eps") and not value > 0:
+            raise ValueError(f"{name} must be > 0, got {value}")
+        if name in ("beta1", "beta2") and not 0 <= value < 1:
+            raise ValueError(f"{name} must be in [0, 1), got {value}")
 
 
 @dataclass(frozen=True)
@@ -54,11 +62,7 @@ class AdamOverride:
 
     def __post_init__(self) -> None:
         # AdamConfig's checks are per key, so checking each key given here is checking the merge.
-        for name, value in self.keys().items():
-            if name in ("lr", "eps") and not value > 0:
-                raise ValueError(f"{name} must be > 0, got {value}")
-            if name in ("beta1", "beta2") and not 0 <= value < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {value}")
+        _check_adam(self.keys())
 
     def over(self, base: AdamConfig) -> AdamConfig:
         """base with this override's keys replaced (each already checked in __post_init__)."""
@@ -85,12 +89,14 @@ class DataConfig:
     augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(flip="none", crop_padding=0))
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.eval_batch_size < 1:
-            raise ValueError(f"batch_size and eval_batch_size must be >= 1, got {self.batch_size}, {self.eval_batch_size}")
+        for name in ("batch_size", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.normalize not in ("unit", "standardize"):
             raise ValueError(f"normalize must be 'unit' or 'standardize', got {self.normalize!r}")
-        if self.limit_train < 0 or self.limit_test < 0:
-            raise ValueError("limit_train and limit_test must be >= 0 (0 means all)")
+        for name in ("limit_train", "limit_test"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 (0 means all), got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -103,10 +109,12 @@ class TrainConfig:
     keep_checkpoints: int = 2  # newest checkpoints kept in the run directory
 
     def __post_init__(self) -> None:
-        if self.epochs < 0:
-            raise ValueError(f"epochs must be >= 0, got {self.epochs}")
-        if self.checkpoint_every < 0 or self.keep_checkpoints < 1:
-            raise ValueError("checkpoint_every must be >= 0 and keep_checkpoints >= 1")
+        if self.epochs < 1:  # a run with no epoch would leave a directory nothing can resume
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be >= 0 (0: only at epoch ends), got {self.checkpoint_every}")
+        if self.keep_checkpoints < 1:
+            raise ValueError(f"keep_checkpoints must be >= 1, got {self.keep_checkpoints}")
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,8 @@ class _TopLevel:
     seed: int = 0
     backend: str = "numpy"
     dtype: str = "float32"
+    # BLAS/OpenMP threads while training (0: every available core); see localnet/threads.py.
+    threads: int = DEFAULT_THREADS
     data: DataConfig = field(default_factory=DataConfig)
     optim: AdamConfig = field(default_factory=AdamConfig)
     inverse_optim: AdamConfig = field(default_factory=AdamConfig)  # TP inverses (g), own Adam
@@ -126,6 +136,8 @@ class _TopLevel:
     def __post_init__(self) -> None:
         if self.seed < 0:  # numpy's SeedSequence takes non-negative entropy only
             raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0 (0: every core), got {self.threads}")
 
 
 @dataclass(frozen=True)
@@ -139,6 +151,14 @@ class RunConfig(_TopLevel):
     layers: tuple[Any, ...] = ()
     rule: Any = None
     layer_optim: tuple[AdamOverride | None, ...] = ()  # per layer (or empty): its `optim` table
+    # per layer: the index of the [[layers]] table it came from (naming only, not compared)
+    layer_tables: tuple[int, ...] = field(default=(), compare=False)
+
+    def layer_key(self, index: int) -> str:
+        """How messages name layer `index` (0-based, repeats expanded): "layers.N", N the index
+        of its [[layers]] table in the file, as `--set layers.N.KEY=...` addresses it."""
+        table = self.layer_tables[index] if index < len(self.layer_tables) else index
+        return f"layers.{table}"
 
     def optim_for(self, index: int) -> AdamConfig:
         """The forward Adam settings of layer `index` (0-based): [optim], then its override."""
@@ -153,81 +173,91 @@ def _load_registries() -> None:
 MAX_REPEAT = 1000  # layers one [[layers]] table may stand for
 
 
-def _parse_layers(raw: Any, problems: Problems) -> tuple[tuple[Any, ...], tuple[AdamOverride | None, ...]]:
+def _parse_layers(raw: Any, problems: Problems) -> tuple[tuple[Any, ...], tuple[AdamOverride | None, ...], tuple[int, ...]]:
+    """(specs, optim overrides, table index) per layer, each [[layers]] table's `repeat` expanded."""
     if not isinstance(raw, list) or not raw or not all(isinstance(table, dict) for table in raw):
         got = "an empty array" if raw == [] else "nothing" if raw is None else f"{type(raw).__name__} {show(raw)}"
         problems.add("[[layers]] must be a non-empty array of tables, e.g. [[layers]] type = \"dense\" units = 256; "
-                     f"got {got}")
-        return (), ()
+                     f"got {got}", key="layers")
+        return (), (), ()
     specs: list[Any] = []
     overrides: list[AdamOverride | None] = []
+    tables: list[int] = []
     for i, table in enumerate(raw):
-        where = f"layers[{i}]"
+        where = f"layers.{i}"  # as --set addresses it
         if "type" not in table:
-            problems.add(f"{where} needs a 'type' key (one of {', '.join(LAYERS.names())})")
+            problems.add(f"{where} needs a 'type' key (one of {', '.join(LAYERS.names())})", key=where)
             continue
         table = dict(table)
         kind = table.pop("type")
         if not isinstance(kind, str):
             problems.add(f"{where}.type must be a string naming a layer type (one of {', '.join(LAYERS.names())}), "
-                         f"got {type(kind).__name__} {show(kind)}")
+                         f"got {type(kind).__name__} {show(kind)}", key=f"{where}.type")
             continue
         repeat = table.pop("repeat", 1)
         if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= MAX_REPEAT:
-            problems.add(f"{where}.repeat must be an integer from 1 to {MAX_REPEAT}, got {show(repeat)}")
+            problems.add(f"{where}.repeat must be an integer from 1 to {MAX_REPEAT}, got {show(repeat)}",
+                         key=f"{where}.repeat")
             continue
         try:
             cls = LAYERS.get(kind, f"{where}.type")
         except ConfigError as err:
-            problems.add(str(err))
+            problems.add(str(err), key=f"{where}.type")
             continue
         raw_optim = table.pop("optim", None)
         override = None if raw_optim is None else build_dataclass(AdamOverride, raw_optim, f"{where}.optim", problems)
         spec = build_dataclass(cls.Spec, table, where, problems)
         specs.extend([spec] * repeat)
         overrides.extend([override] * repeat)
-    return tuple(specs), tuple(overrides) if any(overrides) else ()
+        tables.extend([i] * repeat)
+    return tuple(specs), tuple(overrides) if any(overrides) else (), tuple(tables)
 
 
 def _parse_rule(raw: Any, problems: Problems) -> Any:
     if not isinstance(raw, dict) or "name" not in raw:
-        problems.add(f"[rule] needs a 'name' key (one of {', '.join(RULES.names())})")
+        problems.add(f"[rule] needs a 'name' key (one of {', '.join(RULES.names())})", key="rule.name")
         return None
     table = dict(raw)
     name = table.pop("name")
     if not isinstance(name, str):
         problems.add(f"rule.name must be a string naming a learning rule (one of {', '.join(RULES.names())}), "
-                     f"got {type(name).__name__} {show(name)}")
+                     f"got {type(name).__name__} {show(name)}", key="rule.name")
         return None
     try:
         cls = RULES.get(name, "rule.name")
     except ConfigError as err:
-        problems.add(str(err))
+        problems.add(str(err), key="rule.name")
         return None
     return build_dataclass(cls.Options, table, "rule", problems)
 
 
-def parse_config(raw: dict[str, Any], source: str = "config") -> RunConfig:
+def parse_config(raw: dict[str, Any], source: str = "config", origins: dict[str, str] | None = None) -> RunConfig:
     """Turn a TOML document (already a dict) into a validated RunConfig.
 
-    Raises ConfigError with one line per problem, each prefixed by `source`.
+    Raises ConfigError with one line per problem, each prefixed by where its value came
+    from: `source`, or the option that set it (origins: dotted key -> e.g. "--set optim.lr=abc").
     """
     _load_registries()
-    problems = Problems()
+    problems = Problems(source, origins)
     raw = dict(raw)
-    layers, layer_optim = _parse_layers(raw.pop("layers", None), problems)
+    layers, layer_optim, layer_tables = _parse_layers(raw.pop("layers", None), problems)
     rule = _parse_rule(raw.pop("rule", None), problems)
     raw.setdefault("name", Path(source).stem)
     top = build_dataclass(_TopLevel, raw, "", problems)
-    problems.raise_if_any(source)
-    config = RunConfig(layers=layers, rule=rule, layer_optim=layer_optim, **{f.name: getattr(top, f.name) for f in dataclasses.fields(top)})
+    problems.raise_if_any()
+    config = RunConfig(layers=layers, rule=rule, layer_optim=layer_optim, layer_tables=layer_tables,
+                       **{f.name: getattr(top, f.name) for f in dataclasses.fields(top)})
     check_config(config, problems)
-    problems.raise_if_any(source)
+    problems.raise_if_any()
     return config
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
-    """Read a TOML config file, apply --set overrides, parse and validate it."""
+def load_config(path: str | Path, overrides: list[str] | None = None, labels: list[str] | None = None) -> RunConfig:
+    """Read a TOML config file, apply `key=value` overrides, parse and validate it.
+
+    labels: how to name each override in an error (default "--set KEY=VALUE"; the CLI
+    passes e.g. "--epochs 0" for an override an option made).
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist: check the path (configs live in models/)")
@@ -237,7 +267,10 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         raise ConfigError(f"{path}: not valid TOML ({err}): fix the syntax at that line") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read the config ({err})") from None
-    return parse_config(apply_overrides(raw, overrides or []), source=str(path))
+    overrides = overrides or []
+    labels = labels or [f"--set {item}" for item in overrides]
+    origins = {item.split("=", 1)[0].strip(): label for item, label in zip(overrides, labels) if "=" in item}
+    return parse_config(apply_overrides(raw, overrides), source=str(path), origins=origins)
 
 
 def config_to_dict(config: RunConfig) -> dict[str, Any]:
@@ -248,7 +281,7 @@ def config_to_dict(config: RunConfig) -> dict[str, Any]:
         name = registry.name_of(spec, "Spec" if key == "type" else "Options")
         return {key: name} | _plain(dataclasses.asdict(spec))
 
-    out = {k: getattr(config, k) for k in ("name", "seed", "backend", "dtype")}
+    out = {k: getattr(config, k) for k in ("name", "seed", "backend", "dtype", "threads")}
     for section in ("data", "optim", "inverse_optim", "train", "record"):
         out[section] = _plain(dataclasses.asdict(getattr(config, section)))
     out["rule"] = spec_dict(config.rule, "name", RULES)

@@ -20,15 +20,20 @@ def check_config(config: RunConfig, problems: Problems) -> None:
     from .backend import BACKENDS  # noqa: PLC0415
 
     if config.backend not in BACKENDS:
-        problems.add(f"backend {config.backend!r} is unknown{nearest(config.backend, BACKENDS)}; use one of {', '.join(BACKENDS)}")
+        problems.add(f"backend {config.backend!r} is unknown{nearest(config.backend, BACKENDS)}; "
+                     f"use one of {', '.join(BACKENDS)}", key="backend")
     if config.dtype not in ("float32", "float64"):
-        problems.add(f"dtype {config.dtype!r} is not supported: use 'float32' or 'float64'")
+        problems.add(f"dtype {config.dtype!r} is not supported: use 'float32' or 'float64'", key="dtype")
     last = config.layers[-1] if config.layers else None
     if last is not None and not getattr(last, "is_output", False):
-        problems.add(f"the last [[layers]] entry must be an output layer (type = \"softmax\"), got {type(last).__name__}")
+        where = config.layer_key(len(config.layers) - 1)
+        problems.add(f"the last [[layers]] entry ({where}) must be an output layer (type = \"softmax\"), "
+                     f"got {type(last).__name__}", key=f"{where}.type")
     for i, spec in enumerate(config.layers[:-1]):
         if getattr(spec, "is_output", False):
-            problems.add(f"layers[{i}] is an output layer but is not last; only the last layer may be \"softmax\"")
+            where = config.layer_key(i)
+            problems.add(f"{where} is an output layer but is not last; only the last layer may be \"softmax\"",
+                         key=f"{where}.type")
     _check_rule_layers(config, problems)
     _check_data(config.data, problems)
 
@@ -41,11 +46,13 @@ def _check_rule_layers(config: RunConfig, problems: Problems) -> None:
     supported = RULES.get(rule_name).layer_types
     if supported is None:  # the rule runs on every registered layer type
         return
+    named = set()
     for i, spec in enumerate(config.layers):
         kind = LAYERS.name_of(spec, "Spec")
-        if kind not in supported:
+        if kind not in supported and config.layer_key(i) not in named:  # once per [[layers]] table
+            named.add(config.layer_key(i))
             problems.add(
-                f"rule {rule_name!r} cannot run on layers[{i}] (type {kind!r}): it supports "
+                f"rule {rule_name!r} cannot run on {config.layer_key(i)} (type {kind!r}): it supports "
                 f"{', '.join(sorted(supported))}; change the layer type or choose another rule"
             )
 
@@ -57,7 +64,8 @@ def _check_data(data: DataConfig, problems: Problems) -> None:
     spec = DATASETS.get(data.dataset)
     if spec is None:
         known = sorted(DATASETS)
-        problems.add(f"data.dataset {data.dataset!r} is unknown{nearest(data.dataset, known)}; use one of {', '.join(known)}")
+        problems.add(f"data.dataset {data.dataset!r} is unknown{nearest(data.dataset, known)}; "
+                     f"use one of {', '.join(known)}", key="data.dataset")
         return
     sizes = [n for n in (data.limit_train, spec.train_size) if n > 0]
     available = min(sizes) if sizes else 0
@@ -65,5 +73,5 @@ def _check_data(data: DataConfig, problems: Problems) -> None:
         where = "data.limit_train" if available == data.limit_train else f"the {spec.title} training set"
         problems.add(
             f"data.batch_size {data.batch_size} is larger than the {available:,} training examples "
-            f"({where}): use a batch_size <= {available}"
+            f"({where}): use a batch_size <= {available}", key="data.batch_size"
         )

@@ -25,3 +25,13 @@ class DataError(LocalnetError):
 
 class WiringError(ConfigError):
     """Layers and rules whose declared messages do not connect."""
+
+
+class Interrupted(LocalnetError):
+    """The run stopped on SIGINT (Ctrl-C) or SIGTERM; the message says what was saved and
+    the command that continues it. Exit code 128 + the signal's number (130, 143), as a
+    shell reports a process the signal ended."""
+
+    def __init__(self, message: str, signum: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum

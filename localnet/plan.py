@@ -73,7 +73,7 @@ class LayerEstimate:
     """One layer's shapes and forward parameter count, computed from its spec (exact Python
     ints, so absurd sizes do not overflow)."""
 
-    where: str  # "layers[i]" in the config
+    where: str  # "layers.N" in the config, as --set names its [[layers]] table
     kind: str
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
@@ -91,7 +91,7 @@ def estimate_layers(config: Any, input_shape: Sequence[int]) -> list[LayerEstima
 
     rows, shape = [], tuple(int(n) for n in input_shape)
     for index, spec in enumerate(config.layers):
-        where, kind = f"layers[{index}]", LAYERS.name_of(spec, "Spec")
+        where, kind = config.layer_key(index), LAYERS.name_of(spec, "Spec")
         if not hasattr(spec, "estimate"):
             return None
         try:

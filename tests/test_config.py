@@ -92,7 +92,7 @@ def test_rule_that_cannot_run_on_a_layer_type(monkeypatch):
     fa = RULES.get("fa")
     monkeypatch.setattr(fa, "layer_types", frozenset({"softmax", "locally_connected"}))
     (line,) = problems(BASE)
-    assert "rule 'fa' cannot run on layers[0] (type 'dense')" in line and "locally_connected" in line
+    assert "rule 'fa' cannot run on layers.0 (type 'dense')" in line and "locally_connected" in line
 
 
 # -- a layer's own forward-Adam keys: [[layers]] optim = {...} over [optim] -------------------
@@ -123,15 +123,15 @@ def test_repeat_copies_the_override_and_the_resolved_config_round_trips():
 def test_bad_layer_optim_keys_are_named():
     (line,) = problems(PER_LAYER | {"layers": [{"type": "dense", "units": 4, "optim": {"bta2": 0.9}},
                                                {"type": "softmax", "units": 3}]})
-    assert "layers[0].optim.bta2" in line and "'beta2'" in line
+    assert "layers.0.optim.bta2" in line and "'beta2'" in line
     # Named by the file's table index (as --set layers.N indexes it), not the repeated layer's.
     (line,) = problems(PER_LAYER | {"layers": [{"type": "dense", "units": 4, "repeat": 3},
                                                {"type": "softmax", "units": 3, "optim": {"beta2": 1.5, "lr": 1e-3}}]})
-    assert line.endswith("[layers[1].optim] beta2 must be in [0, 1), got 1.5")
+    assert line.endswith("[layers.1.optim] beta2 must be in [0, 1), got 1.5")
     (line,) = problems(PER_LAYER | {"layers": [{"type": "dense", "units": 4, "optim": {"eps": 0.0}},
                                                {"type": "softmax", "units": 3}]})
-    assert line.endswith("[layers[0].optim] eps must be > 0, got 0.0")
-    assert any("layers[0].optim" in line and "table" in line for line in problems(
+    assert line.endswith("[layers.0.optim] eps must be > 0, got 0.0")
+    assert any("layers.0.optim" in line and "table" in line for line in problems(
         PER_LAYER | {"layers": [{"type": "dense", "units": 4, "optim": 0.1}, {"type": "softmax", "units": 3}]}))
 
 

@@ -38,7 +38,7 @@ BASE: dict[str, Any] = {
 # Every scalar key the base config can carry, with its type (sections the base leaves out
 # are added by the mutation).
 FIELDS: dict[str, str] = {
-    "name": "str", "seed": "int", "backend": "str", "dtype": "str",
+    "name": "str", "seed": "int", "backend": "str", "dtype": "str", "threads": "int",
     "data.dataset": "str", "data.batch_size": "int", "data.eval_batch_size": "int", "data.shuffle": "bool",
     "data.limit_train": "int", "data.limit_test": "int", "data.normalize": "str",
     "data.augment.flip": "str", "data.augment.crop_padding": "int",
@@ -53,7 +53,7 @@ FIELDS: dict[str, str] = {
 }
 SECTIONS = ("", "data", "data.augment", "layers.0", "layers.1", "rule", "optim", "inverse_optim", "train", "record")
 VALID_KEYS = {
-    "": {"name", "seed", "backend", "dtype", "data", "optim", "inverse_optim", "train", "record", "layers", "rule"},
+    "": {"name", "seed", "backend", "dtype", "threads", "data", "optim", "inverse_optim", "train", "record", "layers", "rule"},
     "data": {"dataset", "batch_size", "shuffle", "eval_batch_size", "limit_train", "limit_test", "normalize",
              "augment"},
     "data.augment": {"flip", "crop_padding"},
@@ -80,6 +80,7 @@ WRONG: dict[str, st.SearchStrategy[Any]] = {  # values of the wrong type, per ex
 NEGATIVE = st.one_of(st.integers(-(2**40), -1), st.floats(-1e30, -1e-30))
 BAD_NUMBERS: dict[str, st.SearchStrategy[Any]] = {  # in range for the type, wrong for the key
     "seed": st.integers(-(2**40), -1),
+    "threads": st.integers(-(2**40), -1),
     "data.batch_size": st.one_of(st.integers(-(2**40), 0), st.integers(41, 10**12), st.just(10**9)),
     "data.eval_batch_size": st.integers(-(2**40), 0),
     "data.limit_train": st.integers(-(2**40), -1),
@@ -93,7 +94,7 @@ BAD_NUMBERS: dict[str, st.SearchStrategy[Any]] = {  # in range for the type, wro
     "optim.beta1": st.one_of(st.floats(1.0, 1e30), st.floats(-1e30, -1e-9)),
     "optim.beta2": st.one_of(st.floats(1.0, 1e30), st.floats(-1e30, -1e-9)),
     "inverse_optim.lr": st.one_of(NEGATIVE, st.just(0.0)),
-    "train.epochs": st.integers(-(2**40), -1),
+    "train.epochs": st.integers(-(2**40), 0),
     "train.checkpoint_every": st.integers(-(2**40), -1),
     "train.keep_checkpoints": st.integers(-(2**40), 0),
     "record.every": st.integers(-(2**40), 0),
@@ -132,10 +133,7 @@ def _delete(config: dict[str, Any], path: str) -> None:
 
 
 def _key(path: str) -> str:
-    """How a message names the key at `path` (layers.0.units -> layers[0].units)."""
-    parts = path.split(".")
-    if parts[0] == "layers":
-        return f"layers[{parts[1]}]" + "".join(f".{p}" for p in parts[2:])
+    """How a message names the key at `path`: as --set does (layers.0.units)."""
     return path
 
 
@@ -183,7 +181,7 @@ def mutations(draw: st.DrawFn) -> tuple[str, str | None, Any]:
         value = draw(st.one_of(TEXT.filter(lambda t: t not in ("dense", "softmax", "conv", "flatten",
                                                                "locally_connected")),
                                st.integers(-9, 9), st.booleans(), st.lists(st.integers(0, 3), max_size=2), TABLE))
-        return kind, "layers[0].type", ("layers.0.type", value)
+        return kind, "layers.0.type", ("layers.0.type", value)
     if kind == "bad_rule_name":
         value = draw(st.one_of(TEXT.filter(lambda t: t not in ("bp", "fa", "dfa", "tp", "dtp", "sdtp", "aosdtp")),
                                st.integers(-9, 9), st.booleans(), st.lists(st.integers(0, 3), max_size=2)))
@@ -191,7 +189,7 @@ def mutations(draw: st.DrawFn) -> tuple[str, str | None, Any]:
     if kind == "bad_repeat":
         value = draw(st.one_of(st.integers(-(2**40), 0), st.integers(1001, 10**15), HUGE_INT, TEXT, st.booleans(),
                                st.floats(0.5, 3.5)))
-        return kind, "layers[0].repeat", ("layers.0.repeat", value)
+        return kind, "layers.0.repeat", ("layers.0.repeat", value)
     if kind == "big_patch":
         return kind, None, ("layers.0", draw(BIG_PATCH_LAYERS))
     return kind, None, ("layers", [{"type": "dense", "units": 12}, {"type": "dense", "units": 10}])

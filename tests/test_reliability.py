@@ -470,7 +470,7 @@ def test_too_big_for_memory_is_refused_before_allocating(tmp_path, data40, monke
     huge = tmp_path / "huge.toml"
     huge.write_text(small_run_toml(0.01, 0).replace("units = 6", "units = 1000000000000"))
     for args in (["validate", huge], ["run", huge, "--out", tmp_path / "r", "--data-dir", data40]):
-        _one_error_line(_cli(*args), "reduce units/channels or batch_size", "layers[0] dense", code=2)
+        _one_error_line(_cli(*args), "reduce units/channels or batch_size", "layers.0 dense", code=2)
     assert not (tmp_path / "r").exists()
 
 

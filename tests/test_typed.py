@@ -46,7 +46,7 @@ def test_every_problem_is_recorded_with_its_key():
     assert table is None
     text = "\n".join(lines)
     assert "unknown key 't.unitz'" in text and "'units'" in text  # the nearest valid key
-    assert "t.name must be str" in text and "t.sizes[1] must be int" in text
+    assert "t.name must be str" in text and "t.sizes.1 must be int" in text
     assert "t.inner.rate must be a finite number" in text and "missing required key 't.units'" in text
 
 
