@@ -25,11 +25,19 @@ Memory layouts (they decide the speed; the (P, B, K) views are what callers see)
   the end. On the CIFAR-LC shapes (batch 128, numpy, a shared 2-core CPU) this was about 5-10x
   faster, final transpose included, than the same k * k adds batch-first. Any other (P, B, K)
   array is accepted (at the cost of one extra copy).
+
+On CuPy the same array code runs (im2col one strided copy, col2im k * k strided adds, the
+layers' GEMMs batched cuBLAS calls through matmul). One CUDA kernel is kept as an option:
+`PatchGeometry(..., gpu_kernel=True)` does col2im as a gather, one pass over the columns
+instead of k * k read-modify-write passes over the image. `col2im_gather` is its numpy twin,
+the same algorithm line for line, which the GPU test compares it with.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from ..backend import Backend
 
@@ -64,11 +72,11 @@ def image_shape(in_shape: tuple[int, ...], layer: str) -> tuple[int, int, int]:
     return int(in_shape[0]), int(in_shape[1]), int(in_shape[2])
 
 
-# CuPy gather form of col2im: one thread per input value sums the (at most k*k) column
-# entries copied from it, instead of k*k read-modify-write passes over the whole image.
-# UNTESTED ON A GPU when written (no GPU at hand; its index arithmetic was checked by
-# compiling this body as C against the numpy path). The layer tests run it wherever the
-# `backend64` fixture finds CuPy; `PatchGeometry(..., gpu_kernel=False)` uses the strided adds.
+# CuPy gather form of col2im (opt-in: gpu_kernel=True): one thread per input value sums, in a
+# double, the (at most k*k) column entries copied from it, kernel rows then columns in
+# ascending order. Its numpy twin is `col2im_gather`; tests/layers/test_patches.py checks the
+# twin against the strided adds on the CPU and the kernel against the twin on a GPU.
+# UNTESTED ON A GPU: no GPU test has run yet (runners/device_check runs them).
 _COL2IM_CUDA = r"""
     // Thread i -> (y, x, c, b) in C order, so neighbouring threads read neighbouring cols.
     // cols: contiguous (P, K, B) = (out_h, out_w, kernel, kernel, channels, batch);
@@ -100,10 +108,11 @@ class PatchGeometry:
     Attributes: in_shape (H, W, C); out_h, out_w; positions P; patch_size K = k * k * C;
     pads (top, bottom, left, right); padded_hw; offsets: for each kernel offset (ki, kj), the
     strided slices of the padded image that it reads at the out_h x out_w positions.
+    gpu_kernel: on CuPy, do col2im with the gather kernel instead of the strided adds.
     """
 
     def __init__(self, in_shape: tuple[int, int, int], kernel: int, stride: int, backend: Backend,
-                 gpu_kernel: bool = True) -> None:
+                 gpu_kernel: bool = False) -> None:
         h, w, c = in_shape
         self.in_shape = (h, w, c)
         self.kernel, self.stride = kernel, stride
@@ -189,3 +198,33 @@ class KeptPatches:
             return None
         cols, self._x, self._cols = self._cols, None, None
         return cols
+
+
+def col2im_gather(geometry: PatchGeometry, cols: np.ndarray) -> np.ndarray:
+    """The numpy twin of the CUDA gather kernel: col2im of cols (P, B, K) -> (B, H, W, C).
+
+    Same algorithm as `_COL2IM_CUDA`: every output value (y, x, c, b) sums, in float64 and
+    in the kernel's order (kernel row ki, then column kj, ascending), the column entries
+    cols[p, b, (ki, kj, c)] at the positions p whose window covers (y, x); the sum is cast
+    to cols' dtype once. The kernel's per-thread loop runs here as whole-image steps over
+    (ki, kj), each adding to every output pixel its one source at that offset.
+    """
+    (h, w, c), k, s = geometry.in_shape, geometry.kernel, geometry.stride
+    top, _, left, _ = geometry.pads
+    batch = cols.shape[1]
+    sources = np.ascontiguousarray(cols.transpose(0, 2, 1)).reshape(geometry.out_h, geometry.out_w, k, k, c, batch)
+
+    def taps(size: int, pad: int, offset: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+        """(pixels, positions): the pixels along one axis that kernel offset `offset` reads
+        from, and the output position along that axis whose window does the reading."""
+        d = np.arange(size) + pad - offset  # the kernel's dy = py - ki
+        ok = (d >= 0) & (d % s == 0) & (d // s < out)
+        return np.nonzero(ok)[0], d[ok] // s
+
+    acc = np.zeros((h, w, c, batch), dtype=np.float64)
+    for ki in range(k):
+        rows, out_rows = taps(h, top, ki, geometry.out_h)
+        for kj in range(k):
+            cols_x, out_cols = taps(w, left, kj, geometry.out_w)
+            acc[np.ix_(rows, cols_x)] += sources[np.ix_(out_rows, out_cols)][:, :, ki, kj]
+    return np.ascontiguousarray(acc.transpose(3, 0, 1, 2)).astype(cols.dtype)

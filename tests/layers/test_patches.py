@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from localnet.layers.patches import PatchGeometry, image_shape, same_padding
+from localnet.layers.patches import PatchGeometry, col2im_gather, image_shape, same_padding
 
 # The backend fixture is stateless, so sharing it across hypothesis examples is safe.
 fixture_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -86,7 +86,7 @@ def test_col2im_is_the_adjoint_of_im2col(shape, seed, batch_last):
 @fixture_ok
 @given(shape=geometries, seed=st.integers(0, 2**16))
 def test_col2im_on_the_backend_matches_numpy(shape, seed, backend64):
-    """Where CuPy runs, its col2im (the gather kernel) equals the numpy strided adds."""
+    """Where CuPy runs, its col2im (the same strided adds on the device) equals numpy's."""
     from localnet.backend import get_backend
 
     h, w, c, k, s, batch = shape
@@ -110,3 +110,45 @@ def test_im2col_reads_strided_inputs():
 def test_image_shape_rejects_non_images(shape):
     with pytest.raises(ValueError, match=r"locally_connected layer needs an image input of unit shape \(H, W, C\)"):
         image_shape(shape, "locally_connected")
+
+
+@given(shape=geometries, seed=st.integers(0, 2**16))
+def test_gather_twin_matches_the_strided_adds(shape, seed):
+    """col2im_gather, the numpy twin of the CUDA gather kernel, is col2im (float64 and float32)."""
+    from localnet.backend import get_backend
+
+    h, w, c, k, s, batch = shape
+    for dtype, tol in (("float64", 1e-12), ("float32", 1e-5)):
+        geometry = PatchGeometry((h, w, c), k, s, get_backend("numpy", dtype))
+        cols = np.random.default_rng(seed).normal(size=(geometry.positions, geometry.patch_size, batch))
+        cols = cols.astype(dtype).transpose(0, 2, 1)  # the (P, B, K) view of a (P, K, B) array
+        got = col2im_gather(geometry, cols)
+        assert got.dtype == cols.dtype and got.shape == (batch, h, w, c)
+        np.testing.assert_allclose(got, geometry.col2im(cols), rtol=tol, atol=tol)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gather_kernel_matches_its_numpy_twin(dtype):
+    """The CUDA gather kernel (gpu_kernel=True) against col2im_gather on random geometries,
+    the CIFAR-LC layers' among them. Both sum in double in the same order, so they agree to
+    the last float32 rounding; the tolerance allows one ulp."""
+    from localnet.backend import get_backend
+    from localnet.errors import ConfigError
+
+    try:
+        gpu = get_backend("cupy", dtype)
+    except ConfigError as err:
+        pytest.skip(str(err))
+    host = get_backend("numpy", dtype)
+    rng = np.random.default_rng(7)
+    shapes = [((32, 32, 3), 5, 2, 8), ((16, 16, 64), 5, 2, 4), ((8, 8, 128), 3, 1, 4), ((28, 28, 1), 3, 2, 5)]
+    shapes += [(tuple(int(v) for v in rng.integers(1, 10, 3)), int(rng.integers(1, 7)), int(rng.integers(1, 4)),
+                int(rng.integers(1, 5))) for _ in range(20)]
+    for in_shape, k, s, batch in shapes:
+        twin = PatchGeometry(in_shape, k, s, host)
+        kernel = PatchGeometry(in_shape, k, s, gpu, gpu_kernel=True)
+        cols = rng.normal(size=(twin.positions, twin.patch_size, batch)).astype(dtype).transpose(0, 2, 1)
+        got = gpu.to_host(kernel.col2im(gpu.to_device(cols)))
+        tol = 1e-6 if dtype == "float32" else 1e-13
+        np.testing.assert_allclose(got, col2im_gather(twin, cols), rtol=tol, atol=tol, err_msg=str((in_shape, k, s)))
