@@ -15,8 +15,10 @@ from typing import Any
 import click
 
 from . import __version__
+from .data.registry import DATASETS
 from .errors import LocalnetError
 from .record.cli import inspect, plot, record_options, record_overrides
+from .sweep.cli import sweep
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -70,7 +72,6 @@ def _tqdm_progress(enabled: bool) -> Callable[[int, int], Any] | None:
                                      leave=False, disable=None, file=sys.stderr)
 
 
-TRAIN_SIZES = {"mnist": 60000, "cifar10": 50000}  # for step counts in `localnet schedule`
 config_argument = click.argument("config", type=click.Path(dir_okay=False, path_type=str))
 set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
                           help="Override a config value, e.g. --set optim.lr=3e-4; a number indexes a list, e.g. "
@@ -161,7 +162,7 @@ def schedule(config: str, sets: tuple[str, ...]) -> None:
     cfg = _load(config, sets, None, None, None)
     spec = get_spec(cfg.data.dataset)
     net = build_checked(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
-    train = cfg.data.limit_train or TRAIN_SIZES.get(cfg.data.dataset, 0)
+    train = cfg.data.limit_train or spec.train_size
     steps = -(-train // cfg.data.batch_size)
     rule = type(net.rule).__name__.lower()
     click.echo(describe(net.rule.passes(), rule, steps))
@@ -202,7 +203,7 @@ def data() -> None:
     """Dataset files: fetch from the canonical mirrors, verify checksums."""
 
 
-DATASET_NAMES = ["mnist", "cifar10"]
+DATASET_NAMES = list(DATASETS)  # every registered dataset (localnet/data/registry.py)
 
 
 @data.command()
@@ -283,6 +284,7 @@ def bench(suite: str, rules: str, batch_size: int | None, steps: int, repeats: i
 
 main.add_command(inspect)
 main.add_command(plot)
+main.add_command(sweep)
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,5 @@
-"""Datasets: IDX reading, the registry (MNIST), locating, verifying and fetching files.
+"""Datasets: the registry (MNIST, Fashion-MNIST, KMNIST, idx, CIFAR-10, ...), IDX reading,
+locating, verifying and fetching files (docs/data.md).
 
 Public API:
     Dataset                                   uint8 (N, H, W, C) inputs, int64 (N,) labels

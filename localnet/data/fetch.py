@@ -58,7 +58,7 @@ def fetch_dataset(
     target_dir = Path(directory).expanduser() if directory is not None else default_fetch_dir(name)
     bases = tuple(mirrors) if mirrors is not None else spec.mirrors
     if not bases:
-        raise ValueError("fetch_dataset needs at least one mirror")
+        raise DataError(f"{spec.title} has no download: {spec.obtain or 'copy its files into ' + str(target_dir)}")
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:

@@ -1,4 +1,8 @@
-"""The dataset registry (name -> DatasetSpec) and `load_dataset`."""
+"""The dataset registry (name -> DatasetSpec) and `load_dataset`.
+
+The one place dataset names, sizes and class counts are written: the config's allowed
+`data.dataset` values, `localnet data fetch/verify` and the docs' table derive from it.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ from pathlib import Path
 
 from ..errors import DataError
 from .cifar import CIFAR10
-from .mnist import MNIST
+from .mnist import FASHION_MNIST, IDX, KMNIST, MNIST
 from .spec import Dataset, DatasetSpec
 from .checksum import check_official_checksums
 
-DATASETS: dict[str, DatasetSpec] = {MNIST.name: MNIST, CIFAR10.name: CIFAR10}
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec for spec in (MNIST, FASHION_MNIST, KMNIST, IDX, CIFAR10)
+}
 
 
 def get_spec(name: str) -> DatasetSpec:

@@ -58,21 +58,32 @@ class FileSpec:
     """One file of a dataset, as published.
 
     name: the uncompressed file name (e.g. "train-images-idx3-ubyte");
-    md5 / size: checksum and byte count of the uncompressed content;
+    md5 / size: checksum and byte count of the uncompressed content; md5 None when no
+    official MD5 of the uncompressed content is published (Fashion-MNIST and KMNIST
+    publish only their .gz files' MD5s: an uncompressed copy gets structural checks
+    only), size 0 when the size is not fixed (the generic `idx` dataset);
     gz_md5 / gz_size: the same for the published `name + ".gz"`, or None when the
-    file is published only as is (then `name` is both the download and the file);
+    file is published only as is (then `name` is both the download and the file) or
+    the number is not published;
+    accept_gz: the file may be gzipped on disk even though no .gz MD5 is known (`idx`);
     role: what the loader uses it for (e.g. "x_train", "y_test");
     folder: a sub-folder where the file may sit ("cifar-10-batches-py"), preferred over
     the data dir itself; it is also the file's folder inside the dataset's archive.
     """
 
     name: str
-    md5: str
+    md5: str | None
     size: int
     gz_md5: str | None = None
     gz_size: int | None = None
     role: str = ""
     folder: str = ""
+    accept_gz: bool = False
+
+    @property
+    def gz_form(self) -> bool:
+        """True when the file may be stored as `name + ".gz"` (and is fetched that way)."""
+        return self.gz_md5 is not None or self.accept_gz
 
     @property
     def relpath(self) -> str:
@@ -83,25 +94,32 @@ class FileSpec:
     @property
     def download_name(self) -> str:
         """The name fetched from a mirror: the .gz when one is published."""
-        return self.name + ".gz" if self.gz_md5 is not None else self.name
+        return self.name + ".gz" if self.gz_form else self.name
 
     @property
     def candidates(self) -> tuple[str, ...]:
         """Names accepted on disk, preferred first (in `folder` before directly in the
         data dir, .gz before the raw file)."""
-        names = (self.name + ".gz", self.name) if self.gz_md5 is not None else (self.name,)
+        names = (self.name + ".gz", self.name) if self.gz_form else (self.name,)
         return tuple(f"{self.folder}/{n}" for n in names) + names if self.folder else names
 
     @property
     def label(self) -> str:
         """The file name for messages, e.g. "train-images-idx3-ubyte[.gz]"."""
-        return self.name + "[.gz]" if self.gz_md5 is not None else self.name
+        return self.name + "[.gz]" if self.gz_form else self.name
 
-    def expected_md5(self, path: Path) -> str:
-        """The MD5 the file at `path` should have, depending on its (.gz or raw) form."""
-        if path.name.endswith(".gz") and self.gz_md5 is not None:
+    def expected_md5(self, path: Path) -> str | None:
+        """The official MD5 of the file at `path` in its (.gz or raw) form; None when
+        none is published for that form."""
+        if path.name.endswith(".gz") and self.gz_form:
             return self.gz_md5
         return self.md5
+
+    def official_size(self, path: Path) -> int | None:
+        """The official byte count of the file at `path` in its form; None if unknown."""
+        if path.name.endswith(".gz") and self.gz_form:
+            return self.gz_size
+        return self.size or None
 
 
 # loader(spec, directory) -> Dataset, with structural checks; DataError on bad files.
@@ -137,6 +155,12 @@ class DatasetSpec:
     #: validate` reject a batch larger than the data before any file is read
     train_size: int = 0
     test_size: int = 0
+    #: True when the input shape and class count are read from the files (`idx`):
+    #: input_shape / num_classes are then nominal values, used only where no file is
+    #: read (`localnet validate`, `plan`, the memory check before loading)
+    shape_from_files: bool = False
+    #: how to obtain the files when there is no mirror (shown by `localnet data fetch`)
+    obtain: str = ""
 
     def file(self, role: str) -> FileSpec:
         """The FileSpec with the given role (KeyError if none)."""
@@ -152,6 +176,8 @@ class DatasetSpec:
 
     def file_fix(self, directory: Path | str) -> str:
         """Advice appended to errors about one bad file of this dataset in `directory`."""
+        if not self.mirrors:
+            return "replace it with a good copy"
         return (
             f"delete it and run `{self.fetch_hint(directory)}`, "
             f"or copy the official {self.title} file there"
