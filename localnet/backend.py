@@ -66,6 +66,38 @@ class Backend:
         if self.name == "cupy":
             self.xp.cuda.get_current_stream().synchronize()
 
+    def memory_held(self) -> int | None:
+        """Bytes of device memory CuPy's default pool holds; None on numpy.
+
+        The pool keeps freed blocks for reuse, so after `release_memory()` and a run this is
+        the run's high-water mark (rounded up to the pool's block sizes).
+        """
+        if self.name != "cupy":
+            return None
+        return int(self.xp.get_default_memory_pool().total_bytes())
+
+    def release_memory(self) -> None:
+        """Hand the pool's unused blocks back to the device (a fresh high-water mark); no-op on numpy."""
+        if self.name == "cupy":
+            self.xp.get_default_memory_pool().free_all_blocks()
+
+    def device_info(self) -> dict[str, Any]:
+        """What the backend runs on: for cupy the card's name, compute capability, memory, and
+        the CUDA driver, runtime and CuPy versions; for numpy its version and BLAS."""
+        if self.name != "cupy":
+            return {"backend": "numpy", "numpy": np.__version__}
+        cuda = self.xp.cuda
+        props = cuda.runtime.getDeviceProperties(cuda.Device().id)
+        name = props["name"]
+
+        def version(number: int) -> str:  # CUDA encodes 12.4 as 12040
+            return f"{number // 1000}.{number % 1000 // 10}"
+
+        return {"backend": "cupy", "cupy": self.xp.__version__, "gpu": name.decode() if isinstance(name, bytes) else name,
+                "compute_capability": f"{props['major']}.{props['minor']}", "gpu_memory_bytes": int(props["totalGlobalMem"]),
+                "cuda_driver": version(cuda.runtime.driverGetVersion()),
+                "cuda_runtime": version(cuda.runtime.runtimeGetVersion())}
+
 
 def get_backend(name: str = "numpy", dtype: str = "float32") -> Backend:
     """Return the backend called `name` with parameters of `dtype`.
