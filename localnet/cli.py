@@ -18,6 +18,7 @@ from . import __version__
 from .data.registry import DATASETS
 from .errors import LocalnetError
 from .record.cli import inspect, plot, record_options, record_overrides
+from .sweep.cli import sweep
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -283,6 +284,7 @@ def bench(suite: str, rules: str, batch_size: int | None, steps: int, repeats: i
 
 main.add_command(inspect)
 main.add_command(plot)
+main.add_command(sweep)
 
 if __name__ == "__main__":
     main()
