@@ -80,14 +80,12 @@ def inspect(run_dir: Path, layers: tuple[str, ...], probes: tuple[str, ...], ste
               help="Directory for the PNGs (default: RUN_DIR/plots for one run, ./plots for several).")
 @friendly
 def plot(run_dirs: tuple[Path, ...], out: Path | None) -> None:
-    """Write PNGs for RUN_DIRS: error curves, per-layer update-vs-BP angle, activation
-    statistics and norms; several runs are overlaid (e.g. BP vs FA vs SDTP).
-
-    Needs matplotlib (pip install 'localnet[plot]').
+    """Write PNGs for RUN_DIRS: error curves, the TP diagnostics per layer (inverse
+    reconstruction error, target gap), activation quantiles, update and weight norms and
+    the update-vs-BP angle; several runs are overlaid (e.g. BP vs FA vs SDTP). Per-step
+    series are drawn against the epoch, with an alternating schedule's passes shaded.
     """
     from .plot import plot_runs  # noqa: PLC0415
 
-    target = out or (run_dirs[0] / "plots" if len(run_dirs) == 1 else Path("plots"))
-    written = plot_runs(run_dirs, target, echo=click.echo)
-    for path in written:
+    for path in plot_runs(run_dirs, out, echo=click.echo):
         click.echo(f"wrote {path}")

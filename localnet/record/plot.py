@@ -1,67 +1,40 @@
 """`localnet plot RUN_DIR [RUN_DIR ...]`: PNGs of one run, or of several overlaid.
 
-- errors.png: train (dashed) and test (solid) error per epoch, from metrics.jsonl;
-- angle.png: per layer, the angle between the rule's update and the BP gradient over
-  training (runs recorded with record.angle = true);
-- activations.png: per layer, the mean activation with a band of +- one std;
-- norms.png: per layer, the update and weight norms (log scale).
+- errors.png: train (dashed) and test (solid) error after each epoch, from metrics.jsonl;
+  beside it, for recorded runs, the output layer's ||one-hot - softmax||_2 on the training
+  batches per recorded step (the curve within epochs);
+- inverse_error.png: per layer, the inverse's reconstruction error ||g(f(h)) - h||^2 (TP rules);
+- target_gap.png: per layer, the gap ||t - h||_2 between the target it received and its activation;
+- activations.png: per layer, the median and 25-75 % / 5-95 % quantiles of its activations;
+- update_norm.png, weight_norm.png: per layer, the size of the rule's update and of W;
+- angle.png: per layer, the angle between the rule's update and the BP gradient (runs
+  recorded with record.angle = true).
 
-Runs without a record.zarr still get their error curves. Only matplotlib's object API is
-used (no pyplot, no global state), with the Agg canvas.
+Per-step series are drawn against the epoch, with an alternating schedule's inverse-only
+and forward-only passes shaded. Runs without a record.zarr still get their error curves.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import LocalnetError
+from .plot_axes import save
+from .plot_figures import activations_figure, errors_figure, series_figure
+from .plot_run import RUN_FILES, Run
 
-
-def _figure(panels: int) -> tuple[Any, list[Any]]:
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
-        from matplotlib.figure import Figure  # noqa: PLC0415
-    except ImportError:
-        raise LocalnetError("localnet plot needs matplotlib: pip install 'localnet[plot]'") from None
-    cols = min(3, panels)
-    rows = math.ceil(panels / cols)
-    figure = Figure(figsize=(4.2 * cols, 3.2 * rows), layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.subplots(rows, cols, squeeze=False, sharex=True).ravel().tolist()
-    for extra in axes[panels:]:
-        extra.set_visible(False)
-    return figure, axes[:panels]
-
-
-class Run:
-    """What plotting needs from a run directory: its label, metrics rows and record."""
-
-    def __init__(self, path: Path, label: str) -> None:
-        if not path.is_dir():
-            raise LocalnetError(f"run directory {path} does not exist: pass directories written by `localnet run`")
-        self.path, self.label = path, label
-        metrics = path / "metrics.jsonl"
-        lines = metrics.read_text(encoding="utf-8").splitlines() if metrics.is_file() else []
-        self.metrics = [json.loads(line) for line in lines if line.strip()]
-        from .inspect import open_record  # noqa: PLC0415
-        from .store import STORE_NAME  # noqa: PLC0415
-
-        self.record = open_record(path) if (path / STORE_NAME / "zarr.json").is_file() else None
-
-    def series(self, probe: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """layer -> (steps, values) for a series probe, where recorded."""
-        out = {}
-        if self.record is not None:
-            for layer in self.record.layers:
-                if probe in self.record.probes(layer):
-                    out[layer] = (self.record.coords(layer)["step"], self.record.read(layer, probe))
-        return out
+#: file name -> why it may be missing (printed as "skipped NAME (WHY)").
+FIGURES = {
+    "errors.png": "no metrics.jsonl rows and no recorded output gap yet",
+    "inverse_error.png": "no run recorded inverse_error: a TP rule with the probe (a default)",
+    "target_gap.png": "no run recorded target_gap below the output layer: a TP rule with the probe (a default)",
+    "activations.png": "no run recorded forward or act_mean",
+    "update_norm.png": "no run recorded update_norm",
+    "weight_norm.png": "no run recorded weight_norm",
+    "angle.png": "no run recorded the angle: record.angle = true (--record-angle)",
+}
 
 
 def labels_for(paths: Sequence[Path]) -> list[str]:
@@ -70,86 +43,42 @@ def labels_for(paths: Sequence[Path]) -> list[str]:
     return [str(p) if names.count(n) > 1 else n for p, n in zip(paths, names)]
 
 
-def plot_errors(runs: Sequence[Run], out: Path) -> Path | None:
-    shown = [run for run in runs if run.metrics]
-    if not shown:
-        return None
-    figure, (axis,) = _figure(1)
-    for index, run in enumerate(shown):
-        color = f"C{index % 10}"
-        epochs = [row["epoch"] for row in run.metrics]
-        test = [_num(row.get("test_error")) for row in run.metrics]
-        train = [_num(row.get("train_error")) for row in run.metrics]
-        axis.plot(epochs, test, color=color, marker="o", ms=3, label=f"{run.label} test")
-        if not all(math.isnan(v) for v in train):
-            axis.plot(epochs, train, color=color, ls="--", marker="x", ms=4, label=f"{run.label} train")
-    axis.set(xlabel="epoch", ylabel="error (%)", title="train and test error")
-    axis.legend(fontsize="small")
-    return _save(figure, out / "errors.png")
+def build_figures(runs: Sequence[Run]) -> dict[str, Any]:
+    """File name -> matplotlib Figure (unsaved) or None when no run has the data."""
+    return {
+        "errors.png": errors_figure(runs),
+        "inverse_error.png": series_figure(
+            runs, ["inverse_error"], "inverse reconstruction error: how well g_l undoes f_l on the layer's input",
+            "||g(f(h)) - h||$^2$ (batch mean)"),
+        "target_gap.png": series_figure(
+            runs, ["target_gap"], "target gap: distance from the target a layer received to its activation",
+            "||t - h||$_2$ (batch mean)", skip_output=True),  # the output's gap is in errors.png
+        "activations.png": activations_figure(runs),
+        "update_norm.png": series_figure(
+            runs, ["update_norm"], "size of the rule's update of W (dL/dW before Adam)", "||dL/dW||$_F$"),
+        "weight_norm.png": series_figure(runs, ["weight_norm"], "size of the forward weights W", "||W||$_F$"),
+        "angle.png": series_figure(runs, ["angle"], "angle between the rule's update and the BP gradient",
+                                   "angle (degrees)", log="never"),
+    }
 
 
-def plot_layers(runs: Sequence[Run], out: Path, name: str, probes: Sequence[str], title: str, ylabel: str,
-                log: bool = False, band: str | None = None) -> Path | None:
-    """One panel per layer, one line per run and probe; `band` adds +- that probe around the first."""
-    data = [(run, {p: run.series(p) for p in (*probes, *([band] if band else []))}) for run in runs]
-    layers = sorted({layer for _, by in data for p in probes for layer in by[p]}, key=_layer_order)
-    if not layers:
-        return None
-    figure, axes = _figure(len(layers))
-    for axis, layer in zip(axes, layers):
-        for index, (run, by) in enumerate(data):
-            for style, probe in zip(("-", "--", ":"), probes):
-                if layer not in by[probe]:
-                    continue
-                steps, values = by[probe][layer]
-                keep = np.isfinite(values)
-                label = run.label if len(probes) == 1 else f"{run.label} {probe}"
-                axis.plot(steps[keep], values[keep], color=f"C{index % 10}", ls=style, lw=1.2, label=label)
-                if band and probe == probes[0] and layer in by[band]:
-                    spread = by[band][layer][1][keep]
-                    axis.fill_between(steps[keep], values[keep] - spread, values[keep] + spread,
-                                      color=f"C{index % 10}", alpha=0.2, lw=0)
-        axis.set(title=layer, xlabel="training step", ylabel=ylabel)
-        if log:
-            axis.set_yscale("log")
-        if axis.get_legend_handles_labels()[0]:
-            axis.legend(fontsize="x-small")
-    figure.suptitle(title)
-    return _save(figure, out / name)
-
-
-def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, echo: Callable[[str], None] = print) -> list[Path]:
-    """Write the PNGs for `run_dirs` (overlaid) into `out`; returns the files written."""
+def plot_runs(run_dirs: Sequence[str | Path], out: str | Path | None = None,
+              echo: Callable[[str], None] = print) -> list[Path]:
+    """Write the PNGs for `run_dirs` (overlaid) into `out` (default: RUN_DIR/plots for one
+    run, ./plots for several); returns the files written. Nothing is created when there is
+    nothing to plot (a LocalnetError says why)."""
     paths = [Path(p) for p in run_dirs]
     runs = [Run(p, label) for p, label in zip(paths, labels_for(paths))]
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [
-        plot_errors(runs, out),
-        plot_layers(runs, out, "angle.png", ["angle"], "angle between the rule's update and the BP gradient",
-                    "degrees"),
-        plot_layers(runs, out, "activations.png", ["act_mean"], "activations: mean +- std", "activation",
-                    band="act_std"),
-        plot_layers(runs, out, "norms.png", ["update_norm", "weight_norm"], "update and weight norms",
-                    "Frobenius norm", log=True),
-    ]
-    for name, path in zip(("errors.png (no metrics.jsonl rows yet)", "angle.png (no run recorded the angle: "
-                           "record.angle = true)", "activations.png (nothing recorded)", "norms.png (nothing recorded)"),
-                          written):
-        if path is None:
-            echo(f"skipped {name}")
-    return [p for p in written if p is not None]
-
-
-def _save(figure: Any, path: Path) -> Path:
-    figure.savefig(path, dpi=110)
-    return path
-
-
-def _num(value: Any) -> float:
-    return math.nan if value is None else float(value)
-
-
-def _layer_order(name: str) -> tuple[int, str]:
-    digits = name.removeprefix("layer")
-    return (int(digits), name) if digits.isdigit() else (10**9, name)
+    figures = build_figures(runs)
+    if all(fig is None for fig in figures.values()):
+        names = ", ".join(str(p) for p in paths)
+        raise LocalnetError(f"nothing to plot in {names} yet: no metrics.jsonl rows and no {RUN_FILES[2]} "
+                            "(record with `localnet run CONFIG --record`)")
+    target = Path(out) if out is not None else (paths[0] / "plots" if len(paths) == 1 else Path("plots"))
+    written = []
+    for name, fig in figures.items():
+        if fig is None:
+            echo(f"skipped {name} ({FIGURES[name]})")
+        else:
+            written.append(save(fig, target / name))
+    return written

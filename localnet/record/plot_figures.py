@@ -1,0 +1,198 @@
+"""The figures of `localnet plot`, each built from a list of Runs (several are overlaid, one
+colour per run) and returned unsaved, or None when no run has what it needs.
+
+Per-step series are drawn against the epoch (see plot_run.Run.epochs), behind them the
+passes of an alternating schedule (inverse-only and forward-only) are shaded, and values
+that span decades get a log axis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .plot_axes import auto_log, epoch_axis, figure, keep_finite, legend, line, shade_passes
+from .plot_run import Run
+
+#: Quantile levels of the activation plots: a 5-95 % band, a 25-75 % band and the median.
+LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def colour(index: int) -> str:
+    return f"C{index % 10}"
+
+
+def epoch_end(runs: Sequence[Run]) -> float:
+    """The last epoch any run reached (metrics rows or recorded steps), at least 1."""
+    ends = [1.0]
+    for run in runs:
+        ends += [float(row["epoch"]) for row in run.metrics if "epoch" in row]
+        if run.record is not None and run.record.layers and run.record.rows:
+            steps = run.record.coords(run.record.layers[0])["step"]
+            ends.append(float(math.ceil((int(steps[-1]) + 1) / (run.steps_per_epoch or 1))))
+    return max(ends)
+
+
+def shaded_spans(runs: Sequence[Run]) -> tuple[list[tuple[float, float, str]], str | None]:
+    """The pass spans of the first run with a multi-pass schedule, and its label when it is
+    not the only run."""
+    for run in runs:
+        spans = run.phase_spans()
+        if spans:
+            return spans, (run.label if len(runs) > 1 else None)
+    return [], None
+
+
+def layer_order(name: str) -> tuple[int, str]:
+    digits = name.removeprefix("layer")
+    return (int(digits), name) if digits.isdigit() else (10**9, name)
+
+
+def errors_figure(runs: Sequence[Run]) -> Any:
+    """Train (dashed) and test (solid) error per epoch; beside it, when the runs recorded the
+    output layer's target gap, ||one-hot - softmax||_2 on the training batches step by step
+    (the curve within epochs, e.g. of a 1-epoch run)."""
+    shown = [run for run in runs if run.metrics]
+    gaps = []  # (run index, run, (epochs, values)) of the output layer's target gap
+    for index, run in enumerate(runs):
+        gap = run.series("target_gap").get(run.output_layer() or "")
+        if gap is not None and np.isfinite(gap[1]).any():
+            gaps.append((index, run, gap))
+    if not shown and not gaps:
+        return None
+    fig, axes = figure(2 if shown and gaps else 1, columns=2, width=5.0, height=3.4)
+    end = epoch_end(runs)
+    if shown:
+        axis = axes[0]
+        plotted = []
+        for index, run in enumerate(runs):
+            if not run.metrics:
+                continue
+            epochs = np.array([row["epoch"] for row in run.metrics], dtype=np.float64)
+            for key, style, marker, name in (("test_error", "-", "o", "test"), ("train_error", "--", "x", "train")):
+                values = np.array([_num(row.get(key)) for row in run.metrics])
+                x, y = keep_finite(epochs, values)
+                if y.size:
+                    axis.plot(x, y, color=colour(index), ls=style, marker=marker, ms=4,
+                              label=f"{run.label}: {name}" if len(runs) > 1 else name)
+                    plotted.append(y)
+        auto_log(axis, plotted)
+        axis.set(ylabel="error (%)", title="error after each epoch (full train and test sets)")
+        if all(len(run.metrics) == 1 for run in shown) and not gaps:
+            axis.text(0.5, 0.5, "one epoch: record the run (--record)\nfor the curve within it",
+                      transform=axis.transAxes, ha="center", va="center", fontsize="small", color="0.4")
+        epoch_axis(axis, end + 0.05)
+    if gaps:
+        axis = axes[-1]
+        spans, owner = shaded_spans(runs)
+        for index, run, (x, y) in gaps:
+            line(axis, x, y, color=colour(index), lw=1, label=run.label if len(runs) > 1 else "_nolegend_")
+        auto_log(axis, [gap[1] for _, _, gap in gaps])
+        axis.set(ylabel="||one-hot - softmax||$_2$ (batch mean)",
+                 title="output error on training batches, per recorded step")
+        epoch_axis(axis, end + 0.05)
+        kinds = shade_passes([axis], spans)
+        legend(fig, axes, kinds, title=f"shaded: the passes of {owner}" if owner and kinds else None)
+    else:
+        legend(fig, axes)
+    return fig
+
+
+def series_figure(runs: Sequence[Run], probes: Sequence[str], title: str, ylabel: str, log: str = "auto",
+                  skip_output: bool = False) -> Any:
+    """One panel per layer, one colour per run and one line style per probe; log: "auto"
+    (log when the values span decades) or "never"; skip_output: leave out the
+    output layer."""
+    data = [(run, {p: run.series(p) for p in probes}) for run in runs]
+    outputs = {run.output_layer() for run in runs} if skip_output else set()
+    layers = sorted({layer for _, by in data for p in probes for layer, (_, v) in by[p].items()
+                     if np.isfinite(v).any() and layer not in outputs}, key=layer_order)
+    if not layers:
+        return None
+    fig, axes = figure(len(layers))
+    spans, owner = shaded_spans(runs)
+    end = epoch_end(runs)
+    for axis, layer in zip(axes, layers):
+        values = []
+        for index, (run, by) in enumerate(data):
+            for style, probe in zip(("-", "--", ":"), probes):
+                if layer not in by[probe]:
+                    continue
+                x, y = by[probe][layer]
+                parts = ([run.label] if len(runs) > 1 else []) + ([probe] if len(probes) > 1 else [])
+                line(axis, x, y, color=colour(index), ls=style, lw=1.1, label=": ".join(parts) or "_nolegend_")
+                values.append(y[np.isfinite(y)])
+        if log == "auto":
+            auto_log(axis, values)
+        axis.set(title=_title(runs, layer), ylabel=ylabel)
+        epoch_axis(axis, end)
+    kinds = shade_passes(axes, spans)
+    fig.suptitle(title)
+    legend(fig, axes, kinds, title=f"shaded: the passes of {owner}" if owner and kinds else None)
+    return fig
+
+
+def activations_figure(runs: Sequence[Run]) -> Any:
+    """Per layer, the spread of its activations at each recorded step: the median, the
+    25-75 % and 5-95 % quantiles over the kept examples and units (from the forward probe).
+    Runs without the forward probe get mean +- std, clipped to [0, 1] for softmax."""
+    layers = sorted({layer for run in runs if run.record is not None for layer in run.record.layers
+                     if {"forward", "act_mean"} & set(run.record.probes(layer))}, key=layer_order)
+    if not layers:
+        return None
+    fig, axes = figure(len(layers))
+    spans, owner = shaded_spans(runs)
+    end = epoch_end(runs)
+    for axis, layer in zip(axes, layers):
+        values = []
+        for index, run in enumerate(runs):
+            if run.record is None or layer not in run.record.layers:
+                continue
+            name = f"{run.label}: " if len(runs) > 1 else ""
+            spread = run.quantiles(layer, LEVELS)
+            if spread is not None and spread[0].size:
+                x, q = spread
+                axis.fill_between(x, q[:, 0], q[:, 4], color=colour(index), alpha=0.15, lw=0,
+                                  label=f"{name}5-95 %")
+                axis.fill_between(x, q[:, 1], q[:, 3], color=colour(index), alpha=0.35, lw=0,
+                                  label=f"{name}25-75 %")
+                axis.plot(x, q[:, 2], color=colour(index), lw=1.2, label=f"{name}median")
+                values += [q[:, 0], q[:, 4]]
+            elif "act_mean" in run.record.probes(layer):
+                x, mean = run.series("act_mean")[layer]
+                std = run.series("act_std").get(layer, (x, np.zeros_like(mean)))[1]
+                low, high = mean - std, mean + std
+                if "softmax" in str(run.record.group(layer).attrs.get("type", "")).lower():
+                    low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
+                keep = np.isfinite(mean) & np.isfinite(std)
+                axis.fill_between(x[keep], low[keep], high[keep], color=colour(index), alpha=0.2, lw=0,
+                                  label=f"{name}mean +- std")
+                axis.plot(x[keep], mean[keep], color=colour(index), lw=1.2, label=f"{name}mean")
+                values += [low[keep], high[keep]]
+        if _is_softmax(runs, layer):
+            auto_log(axis, values, decades=2)
+        axis.set(title=_title(runs, layer), ylabel="activation h")
+        epoch_axis(axis, end)
+    kinds = shade_passes(axes, spans)
+    fig.suptitle("activations per recorded step: quantiles over the kept examples and units")
+    legend(fig, axes, kinds, title=f"shaded: the passes of {owner}" if owner and kinds else None)
+    return fig
+
+
+def _is_softmax(runs: Sequence[Run], layer: str) -> bool:
+    return any(run.record is not None and layer in run.record.layers
+               and "softmax" in str(run.record.group(layer).attrs.get("type", "")).lower() for run in runs)
+
+
+def _title(runs: Sequence[Run], layer: str) -> str:
+    for run in runs:
+        if run.record is not None and layer in run.record.layers:
+            return run.layer_title(layer)
+    return layer
+
+
+def _num(value: Any) -> float:
+    return math.nan if value is None else float(value)
