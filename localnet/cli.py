@@ -15,19 +15,24 @@ from typing import Any
 import click
 
 from . import __version__
+from .data.cli import prepare
 from .data.registry import DATASETS
-from .errors import LocalnetError
+from .errors import Interrupted, LocalnetError
 from .record.cli import inspect, plot, record_options, record_overrides
 from .sweep.cli import sweep
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn LocalnetError into `error: ...` lines and its exit code; Ctrl-C into exit 130."""
+    """Turn LocalnetError into `error: ...` lines and its exit code; Ctrl-C into exit 130.
+    An interrupted run's message (what was saved, how to continue) is not an error line."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except Interrupted as err:
+            click.echo(str(err), err=True)
+            sys.exit(err.exit_code)
         except LocalnetError as err:
             for line in str(err).splitlines():
                 click.echo(f"error: {line}", err=True)
@@ -49,27 +54,17 @@ def main() -> None:
     """
 
 
-def _load(config: str, sets: tuple[str, ...], seed: int | None, backend: str | None, epochs: int | None) -> Any:
+def _load(config: str, sets: tuple[str, ...], seed: int | None, backend: str | None, epochs: int | None,
+          threads: int | None = None) -> Any:
+    """The config with --set overrides, then the options' own; an error names the one it came from."""
     from .config import load_config  # noqa: PLC0415
 
-    overrides = list(sets)
-    if seed is not None:
-        overrides.append(f"seed={seed}")
-    if backend is not None:
-        overrides.append(f'backend="{backend}"')
-    if epochs is not None:
-        overrides.append(f"train.epochs={epochs}")
-    return load_config(config, overrides)
-
-
-def _tqdm_progress(enabled: bool) -> Callable[[int, int], Any] | None:
-    if not enabled:
-        return None
-    from tqdm import tqdm  # noqa: PLC0415
-
-    # disable=None: a bar only on a terminal, so logs and CI output stay one line per epoch.
-    return lambda epoch, total: tqdm(total=total, desc=f"epoch {epoch}", unit="ex", unit_scale=True,
-                                     leave=False, disable=None, file=sys.stderr)
+    overrides = {item: f"--set {item}" for item in sets}
+    for value, key, option in ((seed, "seed", "--seed"), (backend, "backend", "--backend"),
+                               (epochs, "train.epochs", "--epochs"), (threads, "threads", "--threads")):
+        if value is not None:
+            overrides[f'{key}="{value}"' if isinstance(value, str) else f"{key}={value}"] = f"{option} {value}"
+    return load_config(config, list(overrides), list(overrides.values()))
 
 
 config_argument = click.argument("config", type=click.Path(dir_okay=False, path_type=str))
@@ -82,7 +77,9 @@ set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
 @click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--resume", type=click.Path(file_okay=False, path_type=Path),
               help="Continue the run in this directory from its newest valid checkpoint (no CONFIG).")
-@click.option("--epochs", type=click.IntRange(min=0), help="Override train.epochs (also when resuming).")
+@click.option("--epochs", type=int, help="Override train.epochs, >= 1 (also when resuming: the total to reach).")
+@click.option("--threads", type=click.IntRange(min=0),
+              help="BLAS threads while training (default: the config's `threads`, 1; 0: every core). Also when resuming.")
 @set_option
 @click.option("--seed", type=int, help="Override the seed (init, feedback matrices, data order).")
 @click.option("--backend", type=click.Choice(["numpy", "cupy"]), help="Array backend (default: the config's, numpy).")
@@ -91,32 +88,41 @@ set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create (default: runs/NAME-TIMESTAMP).")
 @click.option("--force", is_flag=True, help="Allow --out to be a directory that already holds a run.")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar per epoch.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show each epoch's progress on stderr: a bar on a terminal, else a line every 10%.")
 @record_options
 @friendly_errors
-def run(config: str | None, resume: Path | None, epochs: int | None, sets: tuple[str, ...], seed: int | None,
-        backend: str | None, data_dir: str | None, out: Path | None, force: bool, progress: bool,
+def run(config: str | None, resume: Path | None, epochs: int | None, threads: int | None, sets: tuple[str, ...],
+        seed: int | None, backend: str | None, data_dir: str | None, out: Path | None, force: bool, progress: bool,
         record: bool | None, record_every: int | None, record_angle: bool) -> None:
     """Train the experiment in CONFIG (a TOML file, e.g. models/mnist_fc_bp.toml).
 
-    Prints one line per epoch (train loss, train error, test error) and writes the run
-    directory: config.toml, metrics.jsonl, params.npz, summary.json and checkpoints/.
-    `localnet run --resume RUN_DIR` continues an interrupted run where it stopped.
+    The first line names the BLAS threads used. Prints one line per epoch (train loss,
+    train error, test error) and writes the run directory: config.toml, metrics.jsonl,
+    params.npz, summary.json and checkpoints/. Ctrl-C (or SIGTERM) saves a checkpoint at
+    the current step and prints the command that continues the run:
+    `localnet run --resume RUN_DIR`.
     """
-    from .run import resume_experiment, run_experiment  # noqa: PLC0415
+    from .progress import progress_factory  # noqa: PLC0415
+    from .run import RunComplete, resume_experiment, run_experiment  # noqa: PLC0415
 
     if resume is not None:
         if config is not None or sets or seed is not None or backend is not None or out is not None:
             raise click.UsageError("--resume takes no CONFIG, --set, --seed, --backend or --out: "
-                                   "the run continues with its saved config (only --epochs may change)")
-        summary, run_dir = resume_experiment(resume, data_dir, epochs, echo=click.echo,
-                                             progress=_tqdm_progress(progress))
+                                   "the run continues with its saved config (only --epochs and --threads may change)")
+        try:
+            summary, run_dir = resume_experiment(resume, data_dir, epochs, echo=click.echo,
+                                                 progress=progress_factory(progress), threads=threads)
+        except RunComplete as done:
+            click.echo(str(done))
+            return
     else:
         if config is None:
             raise click.UsageError("missing CONFIG: e.g. localnet run models/mnist_fc_fa.toml (or --resume RUN_DIR)")
-        cfg = _load(config, (*sets, *record_overrides(record, record_every, record_angle)), seed, backend, epochs)
+        cfg = _load(config, (*sets, *record_overrides(record, record_every, record_angle)), seed, backend, epochs,
+                    threads)
         summary, run_dir = run_experiment(cfg, data_dir, out, force, echo=click.echo,
-                                          progress=_tqdm_progress(progress))
+                                          progress=progress_factory(progress))
     click.echo(f"done: best test error {summary['best_test_error']:.2f}% (epoch {summary['best_epoch']}), "
                f"final test error {summary['test_error']:.2f}%, {summary['examples_per_second']:,.0f} ex/s -> "
                f"{run_dir}" if summary["epochs"] else f"done: no epochs run -> {run_dir}")
@@ -130,16 +136,24 @@ def validate(config: str, sets: tuple[str, ...]) -> None:
     """Check CONFIG without training: parse it, validate every key, build the network.
 
     A network too large for this machine's memory is refused before anything is allocated.
-    Prints every problem found (exit 2) or a one-line summary of the network (exit 0).
+    Prints every problem found (exit 2) or a one-line summary of the network (exit 0),
+    after a warning when the config's backend cannot run on this machine (CuPy or its GPU
+    missing): the config is valid, but `localnet run` of it would fail here.
     """
     from .backend import get_backend  # noqa: PLC0415
     from .data import get_spec  # noqa: PLC0415
+    from .errors import ConfigError  # noqa: PLC0415
     from .plan import build_checked, check_memory  # noqa: PLC0415
 
     cfg = _load(config, sets, None, None, None)
     spec = get_spec(cfg.data.dataset)
     check_memory(cfg, spec.input_shape)  # what training on the config's backend needs
     network = build_checked(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
+    if cfg.backend != "numpy":
+        try:
+            get_backend(cfg.backend, cfg.dtype)
+        except ConfigError as err:
+            click.echo(f"warning: {config}: `localnet run` will fail on this machine: {err}", err=True)
     shapes = " -> ".join(str(node.layer.out_shape) for node in network.nodes)
     click.echo(f"{config}: ok ({len(network.nodes)} layers {shapes}, {network.parameter_count():,} parameters)")
 
@@ -170,7 +184,7 @@ def schedule(config: str, sets: tuple[str, ...]) -> None:
     click.echo("channels:")
     for channel in net.engine.channels:
         click.echo(f"  {channel.src:>8} -> {channel.dst:<8} {channel.kind}")
-    learned = [f"{n.name}: {', '.join(n.feedback)}" for n in net.nodes if n.feedback]
+    learned = [f"{n.name}: {', '.join(n.state.arrays)}" for n in net.nodes if n.state.arrays]
     if learned:
         click.echo("feedback parameters: " + "; ".join(learned))
 
@@ -282,6 +296,7 @@ def bench(suite: str, rules: str, batch_size: int | None, steps: int, repeats: i
         run_lc_bench(batch_size or 128, repeats, click.echo, cpu_time)
 
 
+data.add_command(prepare)
 main.add_command(inspect)
 main.add_command(plot)
 main.add_command(sweep)

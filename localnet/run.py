@@ -2,6 +2,10 @@
 
 A run directory holds config.toml (the resolved config), metrics.jsonl (one JSON object
 per epoch, flushed as it goes), params.npz (final parameters, no pickle) and summary.json.
+
+SIGINT (Ctrl-C) and SIGTERM stop training at the next step boundary: a checkpoint of that
+step is written and `Interrupted` names the command that continues the run; a second
+signal stops at once (the newest periodic checkpoint stays).
 """
 
 from __future__ import annotations
@@ -10,8 +14,11 @@ import dataclasses
 import json
 import math
 import platform
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +28,19 @@ from . import __version__
 from .backend import get_backend
 from .config import RunConfig, config_to_dict, dump_toml
 from .checkpoint import Checkpointer, write_atomic
-from .errors import ConfigError, LocalnetError
+from .errors import ConfigError, Interrupted, LocalnetError
 from .guard import FiniteGuard, check_parameters
 from .lock import LOCK_NAME, RunLock
 from .network import Network
 from .plan import build_checked, check_memory
-from .train import EpochMetrics, Trainer
+from .threads import describe_threads, limit_threads, resolve_threads
+from .train import EpochMetrics, Stopped, Trainer
+
+
+class RunComplete(LocalnetError):
+    """`--resume` on a run that has trained all its epochs: nothing to do (exit 0)."""
+
+    exit_code = 0
 
 
 def default_run_dir(config: RunConfig) -> Path:
@@ -71,8 +85,9 @@ def save_params(network: Network, path: Path) -> None:
 def summarize(history: list[EpochMetrics], config: RunConfig, network: Network) -> dict[str, Any]:
     last = history[-1] if history else None
     best = min(history, key=lambda row: row.test_error) if history else None
-    seconds = sum(row.seconds for row in history)
-    examples = sum(row.seconds * row.examples_per_second for row in history)
+    timed = [row for row in history if not math.isnan(row.examples_per_second)]  # NaN: nothing left to train
+    seconds = sum(row.seconds for row in timed)
+    examples = sum(row.seconds * row.examples_per_second for row in timed)
     return {
         "name": config.name,
         "rule": config_to_dict(config)["rule"]["name"],
@@ -109,26 +124,50 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
 
     backend = get_backend(config.backend, config.dtype)
     check_memory(config, get_spec(config.data.dataset).input_shape, backend=backend.name)  # before any data
-    arrays, dataset = load_data(config, data_dir)
-    network = build_checked(config, backend, dataset.input_shape, dataset.num_classes)
-    run_dir = out if resume and out is not None else prepare_run_dir(out or default_run_dir(config), force)
-    with RunLock(run_dir):
-        return _train_into(config, network, backend, arrays, dataset, run_dir, echo, progress, resume)
+    threads = resolve_threads(config.threads)
+    with limit_threads(threads):
+        arrays, dataset = load_data(config, data_dir)
+        network = build_checked(config, backend, dataset.input_shape, dataset.num_classes)
+        run_dir = out if resume and out is not None else prepare_run_dir(out or default_run_dir(config), force)
+        with RunLock(run_dir):
+            resume_command = f"localnet run --resume {run_dir}" + (f" --data-dir {data_dir}" if data_dir else "")
+            return _train_into(config, network, backend, arrays, dataset, run_dir, echo, progress, resume,
+                               describe_threads(threads), resume_command)
 
 
 def resume_experiment(run_dir: Path, data_dir: str | None = None, epochs: int | None = None,
-                      echo: Callable[[str], None] = print, progress: Callable[[int, int], Any] | None = None
-                      ) -> tuple[dict[str, Any], Path]:
+                      echo: Callable[[str], None] = print, progress: Callable[..., Any] | None = None,
+                      threads: int | None = None) -> tuple[dict[str, Any], Path]:
     """Continue the run in `run_dir` from its newest valid checkpoint, with its saved config
-    (optionally training to a different number of `epochs`)."""
+    (optionally training to a different number of `epochs`, on other `threads`).
+
+    RunComplete (exit code 0) if the run has already trained its epochs: nothing is trained.
+    """
     from .config import load_config  # noqa: PLC0415
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.toml").is_file():
         raise LocalnetError(f"--resume {run_dir}: no config.toml there, so it is not a run directory: "
                             "pass the directory `localnet run` created")
-    config = load_config(run_dir / "config.toml", [] if epochs is None else [f"train.epochs={epochs}"])
+    overrides = {f"train.epochs={epochs}": f"--epochs {epochs}"} if epochs is not None else {}
+    if threads is not None:
+        overrides[f"threads={threads}"] = f"--threads {threads}"
+    config = load_config(run_dir / "config.toml", list(overrides), list(overrides.values()))
+    done = _finished_epochs(run_dir)
+    if done is not None and done >= config.train.epochs:
+        asked = "" if epochs is None else f", and --epochs {epochs} asks for no more"
+        raise RunComplete(f"{run_dir}: the run is complete ({done} epoch{'s' if done != 1 else ''} trained{asked}); "
+                          f"to train it further, pass the total number of epochs: "
+                          f"localnet run --resume {run_dir} --epochs {done + max(done, 1)}")
     return run_experiment(config, data_dir, run_dir, echo=echo, progress=progress, resume=True)
+
+
+def _finished_epochs(run_dir: Path) -> int | None:
+    """The epochs a finished run trained (its summary.json), or None if it has not finished."""
+    try:
+        return int(json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["epochs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _resume_point(checkpoints: Checkpointer, run_dir: Path, echo: Callable[[str], None]) -> Any:
@@ -141,11 +180,39 @@ def _resume_point(checkpoints: Checkpointer, run_dir: Path, echo: Callable[[str]
     return checkpoints.load_latest()
 
 
+@contextmanager
+def _stop_on_signals(trainer: Trainer) -> Iterator[list[int]]:
+    """While training: the first SIGINT/SIGTERM asks `trainer` to stop at the next step
+    boundary (it checkpoints that step); a second raises KeyboardInterrupt at once. Yields
+    the signals received. Signal handlers can only be set in the main thread: elsewhere
+    the signals keep their handlers."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+        trainer.stop_requested = True
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple[np.ndarray, ...], dataset: Any,
-                run_dir: Path, echo: Callable[[str], None], progress: Callable[[int, int], Any] | None,
-                resume: bool) -> tuple[dict[str, Any], Path]:
+                run_dir: Path, echo: Callable[[str], None], progress: Callable[..., Any] | None,
+                resume: bool, threads: str, resume_command: str) -> tuple[dict[str, Any], Path]:
     trainer = Trainer(config, network, backend, dataset.num_classes)
     checkpoints = Checkpointer(run_dir, network, config.train.keep_checkpoints, warn=echo)
+    echo(f"run {config.name}: {threads}, {network.parameter_count():,} parameters, rule "
+         f"{config_to_dict(config)['rule']['name']}, backend {backend.name}, {len(arrays[0])} train / "
+         f"{len(arrays[2])} test examples -> {run_dir}")
     position, history = None, []
     found = _resume_point(checkpoints, run_dir, echo) if resume else None
     if found is not None:
@@ -157,8 +224,8 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
             # re-seeded from (seed, layer, step), so a resumed GPU run is deterministic but, unlike
             # a numpy run, not bit-identical to one that was never interrupted (docs/design.md).
             for node in network.nodes:
-                if node.rng is not None:
-                    node.rng = backend.random(config.seed, "noise", node.name, f"resumed-at-{position.step}")
+                if node.state.rng is not None:
+                    node.state.rng = backend.random(config.seed, "noise", node.name, f"resumed-at-{position.step}")
     else:  # a fresh start: nothing of an earlier run in this directory (--force) may survive
         checkpoints.clear()
         for name in ("params.npz", "summary.json"):
@@ -166,9 +233,6 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
         write_atomic(run_dir / "config.toml", lambda h: h.write(dump_toml(config_to_dict(config)).encode()))
     # metrics.jsonl holds exactly the checkpoint's epochs, so a resumed log has no gaps or repeats.
     (run_dir / "metrics.jsonl").write_text("".join(_json_row(row) + "\n" for row in history), encoding="utf-8")
-    echo(f"run {config.name}: {network.parameter_count():,} parameters, rule "
-         f"{config_to_dict(config)['rule']['name']}, backend {backend.name}, {len(arrays[0])} train / "
-         f"{len(arrays[2])} test examples -> {run_dir}")
     metrics = (run_dir / "metrics.jsonl").open("a", encoding="utf-8")
     network.engine.add_tap(FiniteGuard(backend.xp))
     recorder = None
@@ -185,22 +249,37 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
 
     trainer.checkpoint_every, trainer.on_checkpoint = config.train.checkpoint_every, checkpoints
 
+    epoch_examples = len(arrays[0]) * len(network.rule.passes())
+
     def on_epoch(row: EpochMetrics) -> None:
         check_parameters(network.parameters(), backend.xp, trainer.step_count)
         metrics.write(_json_row(row) + "\n")
         metrics.flush()
+        rate = "no steps left" if math.isnan(row.examples_per_second) else f"{row.examples_per_second:,.0f} ex/s"
+        part = (f"; resumed at {trainer.resumed_examples:,} of {epoch_examples:,} examples"
+                if trainer.resumed_examples else "")
         echo(f"epoch {row.epoch:>3}/{config.train.epochs}  train loss {row.train_loss:.4f}  "
              f"train err {row.train_error:5.2f}%  test err {row.test_error:5.2f}%  "
-             f"({row.seconds:.1f} s, {row.examples_per_second:,.0f} ex/s)")
+             f"({row.seconds:.1f} s, {rate}{part})")
 
+    received: list[int] = []
     try:
         # Overflow on the way to a NaN is the guard's to report (one line naming the layer),
         # not numpy's (a RuntimeWarning per operation).
-        with metrics, np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        with metrics, np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), \
+                _stop_on_signals(trainer) as received:
             history = trainer.fit(arrays, config.train.epochs, on_epoch, progress, position, history)
-    except BaseException:
+    except BaseException as err:
         if recorder is not None:
             recorder.close(complete=False)  # what was flushed stays readable
+        if isinstance(err, Stopped):
+            name = signal.Signals(received[0]).name if received else "a stop request"
+            raise Interrupted(f"interrupted by {name}: checkpoint saved at step {err.position.step}; "
+                              f"continue with: {resume_command}", received[0] if received else 2) from None
+        if isinstance(err, KeyboardInterrupt):
+            when = "again, before the checkpoint of" if received else "at"
+            raise Interrupted(f"interrupted {when} step {trainer.step_count}: continue from the newest checkpoint "
+                              f"with: {resume_command}") from None
         raise
     if recorder is not None:
         recorder.close(complete=True)

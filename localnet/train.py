@@ -25,7 +25,10 @@ from .seeding import rng_for
 @dataclass(frozen=True)
 class EpochMetrics:
     """One row of metrics.jsonl. Errors are percentages; train_loss is the running mean
-    over the epoch's minibatches (weights changing), train_error a clean pass afterwards."""
+    over the epoch's minibatches (weights changing), train_error a clean pass afterwards.
+    seconds and examples_per_second are the training time and rate this process measured
+    (epoch examples, i.e. training examples / passes, per second); for an epoch resumed
+    part-way they cover the resumed part only (NaN rate if it resumed after its last step)."""
 
     epoch: int
     train_loss: float
@@ -34,6 +37,15 @@ class EpochMetrics:
     test_error: float
     seconds: float
     examples_per_second: float
+
+
+class Stopped(Exception):
+    """Training stopped between two steps because `Trainer.stop_requested` was set (a
+    signal); the checkpoint of `position` has been written (when there is a hook)."""
+
+    def __init__(self, position: Position) -> None:
+        super().__init__(f"stopped at step {position.step}")
+        self.position = position
 
 
 @dataclass
@@ -82,6 +94,11 @@ class Trainer:
         self.recorder: Any = None  # a localnet.record.Recorder, told about every finished step
         self.checkpoint_every = 0
         self.on_checkpoint: Callable[[Position, list[EpochMetrics] | None], None] | None = None
+        # Set (e.g. by a signal handler) to stop at the next step boundary: a checkpoint of
+        # that step is written and Stopped raised. Checked between steps and evaluation batches.
+        self.stop_requested = False
+        #: examples of the current epoch done before this process resumed it (0: a whole epoch)
+        self.resumed_examples = 0
 
     def standardize_from(self, x: np.ndarray) -> None:
         """Use the mean and std of the training pixels x (uint8) for data.normalize = "standardize":
@@ -99,19 +116,21 @@ class Trainer:
         return xd, yd, self.eye[yd]
 
     def train_epoch(self, epoch: int, x: np.ndarray, y: np.ndarray, progress: Any = None,
-                    position: Position | None = None) -> tuple[float, float]:
+                    position: Position | None = None) -> tuple[float, float, int]:
         """One epoch: each pass of the rule's schedule over (x, y), each in its own shuffled
-        order. Returns (mean training loss over the passes that learn from labels, seconds).
+        order. Returns (mean training loss over the passes that learn from labels, seconds
+        and training examples of what this call ran).
 
         position: where to start inside the epoch (a resumed checkpoint); it is advanced in
-        place; `on_checkpoint` is called every `checkpoint_every` steps.
+        place; `on_checkpoint` is called every `checkpoint_every` steps, and at the step
+        where `stop_requested` is seen (then Stopped is raised).
         """
         data = self.config.data
         passes = self.network.rule.passes()
         pos = position if position is not None else Position(epoch=epoch, step=self.step_count)
         loss_sum = self.xp.asarray(pos.loss_sum, dtype=self.backend.dtype)
         output = self.network.output.layer
-        start = time.perf_counter() - pos.seconds
+        start, before, examples = time.perf_counter(), pos.seconds, 0
         for number in range(pos.pass_index, len(passes)):
             plan = passes[number]
             stream = ("data", f"epoch{epoch}") if number == 0 else ("data", f"epoch{epoch}", f"pass{number}")
@@ -134,17 +153,24 @@ class Trainer:
                 self.step_count += 1
                 pos.batch_index += 1
                 pos.step = self.step_count
+                examples += len(xd)
                 if progress is not None:
                     progress.update(len(xd))
-                if self.checkpoint_every and self.step_count % self.checkpoint_every == 0:
+                due = self.checkpoint_every and self.step_count % self.checkpoint_every == 0
+                if due or self.stop_requested:
                     pos.augment_state = None if augment is None else augment.bit_generator.state
-                    pos.seconds = time.perf_counter() - start
+                    pos.seconds = before + time.perf_counter() - start
                     pos.loss_sum = float(self.backend.to_host(loss_sum))
-                    self.on_checkpoint(pos, None)
+                    if self.on_checkpoint is not None:
+                        self.on_checkpoint(pos, None)
+                    if self.stop_requested:
+                        raise Stopped(pos)
             pos.pass_index, pos.batch_index, pos.augment_state = number + 1, 0, None
         self.backend.synchronize()
         seconds = time.perf_counter() - start
-        return float(self.backend.to_host(loss_sum)) / max(pos.counted, 1), seconds
+        # All passes done: a stop during evaluation checkpoints this position (resume evaluates).
+        pos.seconds, pos.loss_sum = before + seconds, float(self.backend.to_host(loss_sum))
+        return pos.loss_sum / max(pos.counted, 1), seconds, examples
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(mean cross-entropy, error %) of the current network on (x, y); no learning."""
@@ -152,6 +178,8 @@ class Trainer:
         loss_sum = xp.zeros((), dtype=self.backend.dtype)
         wrong = xp.zeros((), dtype=xp.int64)
         for index in batches(len(x), self.config.data.eval_batch_size, None):
+            if self.stop_requested:
+                raise Stopped(Position())  # fit checkpoints the epoch's real position
             xd, yd, onehot = self.to_device(x[index], y[index])
             probs = self.network.predict(xd)
             loss_sum += output.loss(probs, onehot) * len(xd)
@@ -164,26 +192,45 @@ class Trainer:
             history: list[EpochMetrics] | None = None) -> list[EpochMetrics]:
         """Train up to epoch `epochs`, evaluating after each; returns every epoch's metrics.
 
-        progress(epoch, total_examples) may return a tqdm-like bar (with update/close);
-        resume: the position of a checkpoint to continue from, with its `history`.
+        progress(epoch, examples, steps) may return a tqdm-like bar (with update/close) for
+        the examples and steps this process will run of that epoch (for an epoch resumed
+        part-way, the rest only); resume: the position of a checkpoint to continue from,
+        with its `history`. Stopped: `stop_requested` was seen (its checkpoint written).
         """
         x_train, y_train, x_test, y_test = dataset
         if self.config.data.normalize == "standardize":
             self.standardize_from(x_train)
         history = list(history or [])
         first = resume.epoch if resume is not None else 1
+        passes = len(self.network.rule.passes())
+        per_pass = -(-len(x_train) // self.config.data.batch_size)  # steps
         for epoch in range(first, epochs + 1):
             position = resume if resume is not None and epoch == first else Position(epoch=epoch, step=self.step_count)
-            bar = progress(epoch, len(x_train) * len(self.network.rule.passes())) if progress else None
-            train_loss, seconds = self.train_epoch(epoch, x_train, y_train, bar, position)
-            if bar is not None:
-                bar.close()
-            train_error = self.evaluate(x_train, y_train)[1] if self.config.train.eval_train else float("nan")
-            test_loss, test_error = self.evaluate(x_test, y_test)
-            row = EpochMetrics(epoch, train_loss, train_error, test_loss, test_error, seconds, len(x_train) / seconds)
+            done_steps = position.pass_index * per_pass + position.batch_index
+            self.resumed_examples = (position.pass_index * len(x_train)
+                                     + min(position.batch_index * self.config.data.batch_size, len(x_train)))
+            bar = None
+            if progress is not None:
+                bar = progress(epoch, len(x_train) * passes - self.resumed_examples, per_pass * passes - done_steps)
+            try:
+                train_loss, seconds, examples = self.train_epoch(epoch, x_train, y_train, bar, position)
+            finally:
+                if bar is not None:
+                    bar.close()
+            try:
+                train_error = self.evaluate(x_train, y_train)[1] if self.config.train.eval_train else float("nan")
+                test_loss, test_error = self.evaluate(x_test, y_test)
+            except Stopped:
+                if self.on_checkpoint is not None:
+                    self.on_checkpoint(position, None)  # every step of the epoch run: resume evaluates
+                raise Stopped(position) from None
+            rate = examples / passes / seconds if examples and seconds > 0 else float("nan")
+            row = EpochMetrics(epoch, train_loss, train_error, test_loss, test_error, seconds, rate)
             history.append(row)
             if on_epoch is not None:
                 on_epoch(row)
             if self.on_checkpoint is not None:  # the position at the start of the next epoch
                 self.on_checkpoint(Position(epoch=epoch + 1, step=self.step_count), history)
+            if self.stop_requested and epoch < epochs:
+                raise Stopped(Position(epoch=epoch + 1, step=self.step_count))
         return history
