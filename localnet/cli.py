@@ -15,7 +15,6 @@ from typing import Any
 import click
 
 from . import __version__
-from .data.cli import prepare
 from .data.registry import DATASETS
 from .errors import Interrupted, LocalnetError
 from .record.cli import inspect, plot, record_options, record_overrides
@@ -296,7 +295,6 @@ def bench(suite: str, rules: str, batch_size: int | None, steps: int, repeats: i
         run_lc_bench(batch_size or 128, repeats, click.echo, cpu_time)
 
 
-data.add_command(prepare)
 main.add_command(inspect)
 main.add_command(plot)
 main.add_command(sweep)
