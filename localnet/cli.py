@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .data.cli import prepare
 from .data.registry import DATASETS
 from .errors import Interrupted, LocalnetError
 from .record.cli import inspect, plot, record_options, record_overrides
@@ -295,6 +296,7 @@ def bench(suite: str, rules: str, batch_size: int | None, steps: int, repeats: i
         run_lc_bench(batch_size or 128, repeats, click.echo, cpu_time)
 
 
+data.add_command(prepare)
 main.add_command(inspect)
 main.add_command(plot)
 main.add_command(sweep)

@@ -1,0 +1,176 @@
+"""Stream training batches from a prepared split (store.py) with a background prefetch.
+
+Order (seeded, deterministic, resumable mid-epoch): each epoch draws, from
+rng_for(seed, "shards", "epoch<E>"), a permutation of the chunks (shards), groups the
+permuted chunks into windows of `window` chunks and permutes the images of each window;
+batches are consecutive runs of that order (the last may be smaller). The order depends
+only on (seed, epoch, chunk sizes), so `batches(epoch, start_step=k)` gives exactly the
+batches k, k+1, ... of an uninterrupted epoch, reading only the chunks they need.
+
+Augmentation on uint8, on the host: a random crop x crop window (offsets uniform in
+[0, S - crop]) and a horizontal flip with probability 1/2 per image, from
+rng_for(seed, "crop", "epoch<E>", "step<k>"), so batch k is the same however the epoch
+was reached. Evaluation (`train=False`): file order, centre crop, no flip.
+
+Prefetch: a producer thread assembles batches into a bounded queue; `workers` threads
+read whole chunks (one shard file each) ahead of need, up to `window + workers` chunks
+ahead. Mean/std normalisation happens on the device: `normalize_on_device`.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...seeding import rng_for
+from .store import open_split
+
+# The usual ImageNet RGB statistics of pixels scaled to [0, 1] (torchvision's).
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+_DONE = object()
+
+
+def normalize_on_device(backend: Any, x: np.ndarray, mean: tuple[float, ...] = MEAN,
+                        std: tuple[float, ...] = STD) -> Any:
+    """Copy the uint8 batch x (B, H, W, 3) to the backend's device once, then return
+    (x / 255 - mean) / std per channel in the backend's dtype, computed there."""
+    xp, dtype = backend.xp, backend.dtype
+    scale = xp.asarray([1 / (255 * s) for s in std], dtype=dtype)
+    shift = xp.asarray([-m / s for m, s in zip(mean, std, strict=True)], dtype=dtype)
+    return backend.to_device(x).astype(dtype) * scale + shift
+
+
+class ShardLoader:
+    """Batches of a prepared split: uint8 (B, crop, crop, 3) images and int64 (B,) labels.
+
+    root: OUT/<split> from `localnet data prepare imagenet`; crop: output side (<= S);
+    train: shuffle, random crop and flip (else file order and centre crop);
+    window: chunks whose images are shuffled together; workers: chunk-reading threads;
+    prefetch: batches assembled ahead of the consumer.
+    """
+
+    def __init__(self, root: str | Path, batch_size: int, seed: int = 0, *, crop: int = 224, train: bool = True,
+                 flip: bool = True, window: int = 4, workers: int = 2, prefetch: int = 4) -> None:
+        self.images, self.labels, self.manifest = open_split(root)
+        self.size = int(self.images.shape[1])
+        if not 1 <= crop <= self.size:
+            raise ValueError(f"crop {crop} must be in 1..{self.size} (the prepared size)")
+        self.batch_size, self.seed, self.crop, self.train, self.flip = batch_size, seed, crop, train, flip
+        self.window, self.workers, self.prefetch = max(1, window), max(1, workers), max(1, prefetch)
+        self.chunk = int(self.images.shards[0]) if self.images.shards else int(self.images.chunks[0])
+        self.num_classes = len(self.manifest["classes"])
+
+    def __len__(self) -> int:
+        """Images in the split."""
+        return len(self.labels)
+
+    def steps_per_epoch(self) -> int:
+        """Batches per epoch (the last one may be smaller)."""
+        return -(-len(self) // self.batch_size)
+
+    def order(self, epoch: int) -> np.ndarray:
+        """int64 (N,) image indices of `epoch` in batch order (see the module docstring)."""
+        n, c = len(self), self.chunk
+        if not self.train:
+            return np.arange(n, dtype=np.int64)
+        rng = rng_for(self.seed, "shards", f"epoch{epoch}")
+        chunks = rng.permutation(-(-n // c))
+        parts = []
+        for start in range(0, len(chunks), self.window):
+            idx = np.concatenate([np.arange(k * c, min(k * c + c, n)) for k in chunks[start:start + self.window]])
+            parts.append(idx[rng.permutation(len(idx))])
+        return np.concatenate(parts).astype(np.int64)
+
+    def batches(self, epoch: int, start_step: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Batches start_step, start_step + 1, ... of `epoch`, read in the background.
+        Closing the iterator early (break, an exception) stops the threads."""
+        order = self.order(epoch)
+        plan = [order[s:s + self.batch_size] for s in range(start_step * self.batch_size, len(order), self.batch_size)]
+        out: queue.Queue[Any] = queue.Queue(maxsize=self.prefetch)
+        stop = threading.Event()
+        producer = threading.Thread(target=self._produce, args=(epoch, start_step, plan, out, stop), daemon=True)
+        producer.start()
+        try:
+            while (item := out.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while producer.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    out.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            producer.join()
+
+    def _produce(self, epoch: int, start_step: int, plan: list[np.ndarray], out: queue.Queue[Any],
+                 stop: threading.Event) -> None:
+        try:
+            first: dict[int, int] = {}  # chunk -> first batch using it; last: the last one
+            last: dict[int, int] = {}
+            for b, idx in enumerate(plan):
+                for k in np.unique(idx // self.chunk).tolist():
+                    first.setdefault(k, b)
+                    last[k] = b
+            reads = sorted(first, key=lambda k: (first[k], k))  # chunks in order of first need
+            ahead = self.window + self.workers
+            loaded: dict[int, Future[np.ndarray]] = {}
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="shard-read") as pool:
+                submitted = needed = 0  # chunks submitted; chunks first needed by batches <= b
+                for b, idx in enumerate(plan):
+                    if stop.is_set():
+                        return
+                    while needed < len(reads) and first[reads[needed]] <= b:
+                        needed += 1
+                    while submitted < min(len(reads), needed + ahead):
+                        k = reads[submitted]
+                        loaded[k] = pool.submit(self._read_chunk, k)
+                        submitted += 1
+                    batch = self._assemble(idx, loaded, epoch, start_step + b)
+                    for k in np.unique(idx // self.chunk).tolist():
+                        if last[k] == b:
+                            del loaded[k]
+                    _put(out, batch, stop)
+            _put(out, _DONE, stop)
+        except BaseException as err:  # noqa: BLE001 - handed to the consumer, which raises it
+            _put(out, err, stop)
+
+    def _read_chunk(self, k: int) -> np.ndarray:
+        """Images of chunk k: one whole-shard read."""
+        return np.asarray(self.images[k * self.chunk:min((k + 1) * self.chunk, len(self))])
+
+    def _assemble(self, idx: np.ndarray, loaded: dict[int, Future[np.ndarray]], epoch: int,
+                  step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Gather, crop and flip the images `idx` from the loaded chunks."""
+        n, c, s = len(idx), self.crop, self.size
+        if self.train:
+            rng = rng_for(self.seed, "crop", f"epoch{epoch}", f"step{step}")
+            offsets = rng.integers(0, s - c + 1, size=(n, 2))
+            flips = rng.random(n) < 0.5 if self.flip else np.zeros(n, dtype=bool)
+        else:
+            offsets = np.full((n, 2), (s - c) // 2)
+            flips = np.zeros(n, dtype=bool)
+        x = np.empty((n, c, c, 3), dtype=np.uint8)
+        for i, j in enumerate(idx.tolist()):
+            image = loaded[j // self.chunk].result()[j % self.chunk]
+            top, left = offsets[i]
+            window = image[top:top + c, left:left + c]
+            x[i] = window[:, ::-1] if flips[i] else window
+        return x, self.labels[idx]
+
+
+def _put(out: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.05)
+            return
+        except queue.Full:
+            continue

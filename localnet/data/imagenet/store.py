@@ -1,0 +1,89 @@
+"""The prepared ImageNet store: one folder per split holding Zarr v3 arrays.
+
+OUT/<split>/ is a Zarr v3 group:
+  images    uint8 (N, S, S, 3), sharding codec: one shard (file) per CHUNK images, inner
+            chunks of one image (so a single image can also be read alone), no compression
+            (decoded photos barely compress, and reading stays a plain copy);
+  labels    int16 (N,), class index = position of the wnid in manifest["classes"];
+  .parts/   one JSON record per completed chunk (resumability, see prepare.py);
+  manifest.json   written last: classes, per-class counts, the source of every index,
+            the skipped files and the problems found. Its presence marks a finished split.
+Group attributes hold the settings a resumed prepare must match.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zarr
+
+from ...errors import DataError
+
+CHUNK = 256
+MANIFEST = "manifest.json"
+PARTS = ".parts"
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write `obj` as JSON to `path` via a temp file, fsync and os.replace: a reader
+    (or a resumed prepare) sees the old file or the whole new one, never half of it."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(obj, handle, separators=(",", ":"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def create_or_open(root: Path, n_items: int, size: int, chunk: int, settings: dict[str, Any]) -> zarr.Group:
+    """The split's group, created for `n_items` images (resized to the kept count at the
+    end) or reopened when its settings equal `settings`; DataError if they differ."""
+    if (root / "zarr.json").is_file():
+        group = zarr.open_group(root, mode="r+")
+        old = dict(group.attrs.get("settings", {}))
+        if old != settings:
+            changed = ", ".join(f"{k} {old.get(k)!r} -> {v!r}" for k, v in settings.items() if old.get(k) != v)
+            raise DataError(f"{root} holds a prepare made with other settings ({changed}): "
+                            f"use the same options to resume, or another --out")
+        return group
+    root.mkdir(parents=True, exist_ok=True)
+    group = zarr.open_group(root, mode="w")
+    group.attrs["settings"] = settings
+    group.create_array("images", shape=(n_items, size, size, 3), dtype="uint8", chunks=(1, size, size, 3),
+                       shards=(chunk, size, size, 3), compressors=None, fill_value=0)
+    group.create_array("labels", shape=(n_items,), dtype="int16", chunks=(chunk,), compressors=None, fill_value=-1)
+    (root / PARTS).mkdir(exist_ok=True)
+    return group
+
+
+def completed_parts(root: Path) -> list[dict[str, Any]]:
+    """The records of chunks 0, 1, ... that were completely written (stops at the first gap)."""
+    parts = []
+    while (path := root / PARTS / f"{len(parts):06d}.json").is_file():
+        parts.append(json.loads(path.read_text()))
+    return parts
+
+
+def open_split(root: str | Path) -> tuple[zarr.Array, np.ndarray, dict[str, Any]]:
+    """(images array, labels int64 (N,), manifest) of a finished prepared split; DataError
+    when `root` is not one (missing, or a prepare that did not finish)."""
+    root = Path(root)
+    if not (root / MANIFEST).is_file():
+        state = "an unfinished prepare" if (root / "zarr.json").is_file() else "no prepared split"
+        raise DataError(f"{root} holds {state}: run `localnet data prepare imagenet SRC --out {root.parent}`")
+    manifest = json.loads((root / MANIFEST).read_text())
+    group = zarr.open_group(root, mode="r")
+    images = group["images"]
+    labels = np.asarray(group["labels"][:], dtype=np.int64)
+    if images.shape[0] != manifest["count"] or len(labels) != manifest["count"]:
+        raise DataError(f"{root}: arrays hold {images.shape[0]} images but the manifest says {manifest['count']}: "
+                        f"prepare it again into an empty --out")
+    return images, labels, manifest  # type: ignore[return-value]
