@@ -37,21 +37,34 @@ def _untext(array: np.ndarray) -> Any:
     return json.loads(array.tobytes().decode())
 
 
+def optimizer_tag(group: str) -> str:
+    """The key prefix of a parameter group's Adam state: "adam" (forward), "inverse_adam", ..."""
+    return "adam" if group == "forward" else f"{group}_adam"
+
+
 def network_state(network: Network) -> dict[str, np.ndarray]:
-    """Host copies of every array that defines the network's learning state."""
+    """Host copies of every array that defines the network's learning state: parameters and
+    rule-state arrays, the Adam state of every parameter group its rule declares, and each
+    rule state's host noise generator."""
     to_host, state = network.backend.to_host, {}
     for name, value in network.parameters().items():
         state[f"param/{name}"] = to_host(value)
     for node in network.nodes:
-        for tag, opt in (("adam", node.optimizer), ("inverse_adam", node.inverse_optimizer)):
-            if opt is None:
-                continue
+        for group, opt in node.optimizers():
+            tag = optimizer_tag(group)
             state[f"{tag}/{node.name}/t"] = np.array(opt.t)
             for key, value in opt.state().items():
                 state[f"{tag}/{node.name}/{key}"] = to_host(value)
-        if isinstance(node.rng, np.random.Generator):
-            state[f"rng/{node.name}"] = _text(node.rng.bit_generator.state)
+        if isinstance(node.state.rng, np.random.Generator):
+            state[f"rng/{node.name}"] = _text(node.state.rng.bit_generator.state)
     return state
+
+
+def own_prefixes(network: Network) -> set[str]:
+    """First key components this module writes: everything else in a checkpoint belongs to
+    an observer (`Checkpointer.extra`)."""
+    groups = {group.name for group in network.rule.modifies}
+    return {"param", "rng", "trainer", *(optimizer_tag(group) for group in groups)}
 
 
 def restore_network(network: Network, state: dict[str, np.ndarray]) -> None:
@@ -71,16 +84,16 @@ def restore_network(network: Network, state: dict[str, np.ndarray]) -> None:
         plan(target, f"param/{name}")
     steps, rngs = [], []
     for node in network.nodes:
-        for tag, opt in (("adam", node.optimizer), ("inverse_adam", node.inverse_optimizer)):
-            if opt is None:
-                continue
+        for group, opt in node.optimizers():
+            tag = optimizer_tag(group)
             steps.append((opt, int(state[f"{tag}/{node.name}/t"])))
             for key, target in opt.state().items():
                 plan(target, f"{tag}/{node.name}/{key}")
-        if isinstance(node.rng, np.random.Generator):
+        rng = node.state.rng
+        if isinstance(rng, np.random.Generator):
             rng_state = _untext(state[f"rng/{node.name}"])
-            type(node.rng.bit_generator)().state = rng_state  # a malformed state raises here, not half-way
-            rngs.append((node.rng, rng_state))
+            type(rng.bit_generator)().state = rng_state  # a malformed state raises here, not half-way
+            rngs.append((rng, rng_state))
     for target, value in copies:
         target[...] = network.backend.to_device(value)
     for opt, t in steps:
@@ -110,7 +123,7 @@ class Checkpointer:
         self.warn = warn
         self.history: list[EpochMetrics] = []
         #: observers' state saved with each checkpoint (name -> array; the recorder's unflushed
-        #: rows), and what the loaded checkpoint held of it
+        #: rows), and what the loaded checkpoint held of it: every key outside `own_prefixes`
         self.extra: Callable[[], dict[str, np.ndarray]] | None = None
         self.loaded_extra: dict[str, np.ndarray] = {}
 
@@ -177,6 +190,7 @@ class Checkpointer:
                           f"{' '.join(str(err).split())}){'; moved to ' + aside.name if aside != path else ''}")
                 continue
             self.history = history
-            self.loaded_extra = {key: value for key, value in state.items() if key.startswith("record/")}
+            own = own_prefixes(self.network)
+            self.loaded_extra = {key: value for key, value in state.items() if key.partition("/")[0] not in own}
             return position, history, path
         raise LocalnetError(f"no valid checkpoint in {self.folder}: start a new run instead of --resume")

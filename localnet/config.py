@@ -285,7 +285,7 @@ def config_to_dict(config: RunConfig) -> dict[str, Any]:
     for section in ("data", "optim", "inverse_optim", "train", "record"):
         out[section] = _plain(dataclasses.asdict(getattr(config, section)))
     out["rule"] = spec_dict(config.rule, "name", RULES)
-    if not RULES.get(out["rule"]["name"]).learned_feedback:
+    if all(group.optimizer != "inverse_optim" for group in RULES.get(out["rule"]["name"]).modifies):
         del out["inverse_optim"]  # only target-propagation rules have inverses
     out["layers"] = [spec_dict(spec, "type", LAYERS) for spec in config.layers]
     for table, override in zip(out["layers"], config.layer_optim):

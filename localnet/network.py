@@ -15,11 +15,13 @@ import numpy as np
 from .backend import Backend
 from .config import RunConfig
 from .engine import Engine
-from .errors import WiringError
+from .errors import ConfigError, WiringError
 from .messages import Channel
 from .node import LayerNode, Readout
+from .optim import Adam
 from .registry import LAYERS, RULES
-from .rules.base import LayerInfo, Rule
+from .rules.base import LayerInfo, Rule, StateInit
+from .rules.contract import TRANSPORTS, RuleState
 from .schedule import Phase, StepPlan
 from .seeding import rng_for
 
@@ -73,11 +75,12 @@ class Network:
         return self.readout.last
 
     def parameters(self) -> dict[str, Any]:
-        """Every parameter by "layer/name" (forward) and "layer/feedback.name" (feedback)."""
+        """Every parameter by "layer/name" (forward) and "layer/feedback.name" (the rule state's
+        arrays: fixed feedback, learned inverses)."""
         out = {}
         for node in self.nodes:
             out.update({f"{node.name}/{k}": v for k, v in node.params.items()})
-            out.update({f"{node.name}/feedback.{k}": v for k, v in node.feedback.items()})
+            out.update({f"{node.name}/feedback.{k}": v for k, v in node.state.arrays.items()})
         return out
 
     def parameter_count(self) -> int:
@@ -86,7 +89,9 @@ class Network:
 
 def build_network(config: RunConfig, backend: Backend, input_shape: Sequence[int], num_classes: int) -> Network:
     """Create layers (seeded per layer name), the rule, the channels and the engine."""
-    rule: Rule = RULES.get(RULES.name_of(config.rule, "Options"))(config.rule)
+    rule_name = RULES.name_of(config.rule, "Options")
+    rule: Rule = RULES.get(rule_name)(config.rule)
+    check_declarations(rule, rule_name)
     output_spec = config.layers[-1]
     if output_spec.units != num_classes:
         raise WiringError(f"the output layer has {output_spec.units} units but the dataset has "
@@ -95,13 +100,16 @@ def build_network(config: RunConfig, backend: Backend, input_shape: Sequence[int
     layers, infos, shape = [], [], tuple(input_shape)
     count = len(config.layers)
     for index, spec in enumerate(config.layers):
-        name = f"layer{index + 1}"
-        cls = LAYERS.get(LAYERS.name_of(spec, "Spec"))
-        layer = cls(spec, shape, backend, rng_for(config.seed, "init", name))
+        name, kind = f"layer{index + 1}", LAYERS.name_of(spec, "Spec")
+        layer = LAYERS.get(kind)(spec, shape, backend, rng_for(config.seed, "init", name))
         layers.append(layer)
         weight_shape = tuple(layer.params["W"].shape) if "W" in layer.params else ()
-        infos.append(LayerInfo(name, index, count, layer.in_shape, layer.out_shape, weight_shape,
-                               output_spec.units, layer.fans))
+        info = LayerInfo(name, index, count, layer.in_shape, layer.out_shape, weight_shape,
+                         output_spec.units, layer.fans, kind, type(layer).exact_inverse)
+        if rule.needs_exact_inverse(info) and not info.exact_inverse:
+            raise ConfigError(f"rule {rule_name!r} needs an exact inverse at layers[{index}] (type {kind!r}), "
+                              "which that layer type does not declare: use another layer type there or another rule")
+        infos.append(info)
         shape = layer.out_shape
 
     channels = [Channel(INPUT, infos[0].name, "forward")]
@@ -113,13 +121,36 @@ def build_network(config: RunConfig, backend: Backend, input_shape: Sequence[int
     nodes = []
     for info, layer in zip(infos, layers):
         sends = frozenset(c.kind for c in channels if c.src == info.name)
-        feedback = rule.init_feedback(info, rng_for(config.seed, "feedback", info.name), backend)
-        nodes.append(LayerNode(info.name, layer, rule, config.optim_for(info.index), feedback, sends,
-                               rule.learned_feedback, config.inverse_optim,
-                               backend.random(config.seed, "noise", info.name)))
+        init = StateInit(rng_for(config.seed, "feedback", info.name), backend,
+                         lambda name=info.name: backend.random(config.seed, "noise", name))
+        state = rule.init_state(info, init)
+        attach_optimizers(rule, rule_name, info, state, config, backend)
+        nodes.append(LayerNode(info.name, info.index, info.role, layer, rule, config.optim_for(info.index),
+                               state, sends))
     readout = Readout()
     engine = Engine([*nodes, readout], channels, freeze=backend.freeze)
     return Network(nodes, engine, rule, readout, backend)
+
+
+def check_declarations(rule: Rule, rule_name: str) -> None:
+    """A rule's class-level declarations must be well formed (WiringError naming the fix)."""
+    if rule.transports_weights not in TRANSPORTS:
+        raise WiringError(f"rule {rule_name!r} declares transports_weights = {rule.transports_weights!r}; "
+                          f"declare one of {', '.join(TRANSPORTS)}")
+    if not rule.modifies or rule.modifies[0].name != "forward":
+        raise WiringError(f"rule {rule_name!r}: modifies must start with rules.contract.FORWARD (the layer's W, b)")
+
+
+def attach_optimizers(rule: Rule, rule_name: str, info: LayerInfo, state: RuleState, config: RunConfig,
+                      backend: Backend) -> None:
+    """One Adam per learned group of `state`, with the settings its declaration names."""
+    declared = {group.name: group for group in rule.modifies[1:]}
+    for group, keys in state.learned.items():
+        if group not in declared:
+            raise WiringError(f"rule {rule_name!r} learns a {group!r} group at {info.name} but does not declare it "
+                              f"in {type(rule).__name__}.modifies")
+        params = {key: state.arrays[key] for key in keys}
+        state.optimizers[group] = Adam(params, getattr(config, declared[group].optimizer), backend.xp)
 
 
 def check_wiring(rule: Rule, infos: Sequence[LayerInfo], channels: Sequence[Channel]) -> None:

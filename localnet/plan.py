@@ -41,8 +41,9 @@ def plan(network: Network, batch: int) -> list[LayerPlan]:
     for node in network.nodes:
         layer = node.layer
         weights = sum(int(p.size) for p in layer.params.values())
-        feedback = sum(int(p.size) for p in node.feedback.values())
-        learned = weights + sum(int(node.feedback[k].size) for k in network.rule.learned_feedback if k in node.feedback)
+        feedback = sum(int(p.size) for p in node.state.arrays.values())
+        # every array of every parameter group the rule declares and learns here has an Adam
+        learned = sum(int(p.size) for _, opt in node.optimizers() for p in opt.params.values())
         activations = batch * (int(np.prod(layer.in_shape)) + 2 * layer.units + layer.kept_per_example())
         rows.append(LayerPlan(node.name, type(layer).__name__, layer.out_shape, weights, weights * size,
                               feedback * size, 3 * learned * size, activations * size))

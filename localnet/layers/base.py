@@ -8,6 +8,11 @@ Rules combine four operations, so a rule written once runs on every layer type:
                           W's shape (BP passes W, FA its fixed B, a TP inverse its own V)
 - ``weight_grads(x, d)``  dL/dW and dL/db given d = dL/da, summed over the batch
 - ``activation``          sigma and its derivative
+
+A layer also declares `exact_inverse`: whether `inverse(h)` returns the exact input x of
+forward (a reshape such as flatten; not a learned or approximate map), which rules that pass
+targets through parameter-free layers need; and `example()`, a small spec and input shape of
+its type that the conformance suites (localnet/testing/) build every registered type from.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ class Layer:
 
     Spec: ClassVar[type]
     is_output: ClassVar[bool] = False
+    #: `inverse(h)` is this layer's exact inverse (h = forward(x)[1] -> x)
+    exact_inverse: ClassVar[bool] = False
 
     def __init__(self, spec: Any, in_shape: tuple[int, ...], backend: Backend, rng: np.random.Generator) -> None:
         self.spec = spec
@@ -54,6 +61,15 @@ class Layer:
     def derivative(self, a: Any, h: Any) -> Any:
         """sigma'(a), elementwise, shape (B, *out_shape)."""
         return self.activation.derivative(self.xp, a, h)
+
+    @classmethod
+    def example(cls) -> tuple[Any, tuple[int, ...]]:
+        """(spec, in_shape): a small layer of this type and an input unit shape it takes."""
+        raise NotImplementedError(f"{cls.__name__} gives no example(); the conformance suites need one")
+
+    def inverse(self, h: Any) -> Any:
+        """x with forward(x)[1] == h, for a layer that declares `exact_inverse`."""
+        raise NotImplementedError(f"{type(self).__name__} has no exact inverse")
 
     def affine(self, x: Any, weight: Any, bias: Any) -> Any:
         raise NotImplementedError

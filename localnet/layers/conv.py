@@ -55,6 +55,10 @@ class ConvSpec:
 class Conv(Layer):
     Spec = ConvSpec
 
+    @classmethod
+    def example(cls) -> tuple[Any, tuple[int, ...]]:
+        return ConvSpec(kernel=3, channels=2, stride=2), (5, 5, 2)
+
     def __init__(self, spec: ConvSpec, in_shape: tuple[int, ...], backend: Backend, rng: np.random.Generator) -> None:
         super().__init__(spec, in_shape, backend, rng)
         h, w, c_in = image_shape(in_shape, "conv")

@@ -42,6 +42,10 @@ class DenseSpec:
 class Dense(Layer):
     Spec = DenseSpec
 
+    @classmethod
+    def example(cls) -> tuple[Any, tuple[int, ...]]:
+        return DenseSpec(4), (5,)
+
     def __init__(self, spec: DenseSpec, in_shape: tuple[int, ...], backend: Backend, rng: np.random.Generator) -> None:
         super().__init__(spec, in_shape, backend, rng)
         self.fan_in = int(np.prod(in_shape))

@@ -2,7 +2,8 @@
 
 Dense layers already flatten their input, so this layer is only needed where a config wants
 the reshape as a node of its own. It has no W or b: `affine` ignores its weight and bias
-arguments, `transpose` reshapes back (the adjoint of a reshape), and `weight_grads` is empty.
+arguments, `transpose` reshapes back (the adjoint of a reshape, which is also its exact
+`inverse`), and `weight_grads` is empty.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ class FlattenSpec:
 @LAYERS.register("flatten")
 class Flatten(Layer):
     Spec = FlattenSpec
+    exact_inverse = True  # a reshape: `inverse` reshapes back
+
+    @classmethod
+    def example(cls) -> tuple[Any, tuple[int, ...]]:
+        return FlattenSpec(), (3, 3, 2)
+
+    def inverse(self, h: Any) -> Any:
+        return h.reshape(h.shape[0], *self.in_shape)
 
     def __init__(self, spec: FlattenSpec, in_shape: tuple[int, ...], backend: Backend, rng: np.random.Generator) -> None:
         super().__init__(spec, in_shape, backend, rng)

@@ -77,6 +77,10 @@ class LocallyConnectedSpec:
 class LocallyConnected(Layer):
     Spec = LocallyConnectedSpec
 
+    @classmethod
+    def example(cls) -> tuple[Any, tuple[int, ...]]:
+        return LocallyConnectedSpec(kernel=3, channels=2, stride=2), (5, 5, 2)
+
     def __init__(self, spec: LocallyConnectedSpec, in_shape: tuple[int, ...], backend: Backend,
                  rng: np.random.Generator) -> None:
         super().__init__(spec, in_shape, backend, rng)

@@ -45,6 +45,10 @@ class SoftmaxOutput(Dense):
     Spec = SoftmaxSpec
     is_output = True
 
+    @classmethod
+    def example(cls) -> tuple[Any, tuple[int, ...]]:
+        return SoftmaxSpec(3), (5,)
+
     def _activation(self) -> Any:
         return Softmax()
 

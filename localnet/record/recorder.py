@@ -117,7 +117,7 @@ class Recorder:
         layer = node.layer
         return {"layer": node.name, "type": type(layer).__name__, "role": "output" if layer.is_output else "hidden",
                 "in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape),
-                "feedback": sorted(node.feedback)}
+                "feedback": sorted(node.state.arrays)}
 
     # -- the tap: message probes ---------------------------------------------------------
 
@@ -202,10 +202,11 @@ class Recorder:
         if "update_norm" in wanted and updated and "W" in node.grads:
             out["update_norm"] = xp.linalg.norm(node.grads["W"].reshape(-1))
         rule = self.network.rule
-        if "inverse_error" in wanted and "V" in node.feedback and node.x is not None and hasattr(rule, "inverse"):
-            x = node.x
-            diff = (rule.inverse(node, rule.inverse_input(node, x)) - x).reshape(x.shape[0], -1)
-            out["inverse_error"] = (diff * diff).sum(axis=1).mean()
+        for probe in wanted:
+            if probe in rule.probes:  # what the rule declares it computes (e.g. a TP inverse's error)
+                value = rule.probe(node.view(), probe)
+                if value is not None:
+                    out[probe] = value
         return {probe: value for probe, value in out.items() if probe in wanted}
 
     def _angles(self, updated: list[str]) -> None:

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import Backend
 from ..registry import RULES
 from ..seeding import glorot_uniform
-from .base import LayerInfo
+from .base import LayerInfo, StateInit
+from .contract import LocalView, RuleState
 from .target import TargetOptions, TargetRule
 
 
@@ -41,29 +41,32 @@ class AOSDTP(TargetRule):
     def inverse_out_units(self, info: LayerInfo) -> int:
         return info.units + (self.options.aux_units if info.role == "output" else 0)
 
-    def init_feedback(self, info: LayerInfo, rng: np.random.Generator, backend: Backend) -> dict[str, Any]:
-        params = super().init_feedback(info, rng, backend)
-        if info.role == "output":
+    def init_state(self, info: LayerInfo, init: StateInit) -> RuleState:
+        state = super().init_state(info, init)
+        if info.role == "output":  # fixed, never trained: not in any learned group
+            backend, rng = init.backend, init.rng
             fan_in, aux = int(np.prod(info.in_shape)), self.options.aux_units
-            params["A"] = backend.to_device(glorot_uniform(rng, (fan_in, aux), fan_in, aux, backend.dtype))
-            params["a"] = backend.xp.zeros(aux, dtype=backend.dtype)
-        return params
+            state.arrays["A"] = backend.to_device(glorot_uniform(rng, (fan_in, aux), fan_in, aux, backend.dtype))
+            state.arrays["a"] = backend.xp.zeros(aux, dtype=backend.dtype)
+        return state
 
-    def aux(self, node: Any, x: Any) -> Any:
+    def aux(self, view: LocalView, x: Any) -> Any:
         """z = tanh(x A + a), (B, aux_units): fixed random features of the penultimate layer."""
-        return node.layer.xp.tanh(x.reshape(x.shape[0], -1) @ node.feedback["A"] + node.feedback["a"])
+        state = view.state.arrays
+        return view.layer.xp.tanh(x.reshape(x.shape[0], -1) @ state["A"] + state["a"])
 
-    def inverse_input(self, node: Any, x: Any) -> Any:
-        h = node.layer.forward(x)[1]
-        if not node.layer.is_output:
+    def inverse_input(self, view: LocalView, x: Any) -> Any:
+        h = view.layer.forward(x)[1]
+        if view.role != "output":
             return h
-        return node.layer.xp.concatenate([h, self.aux(node, x)], axis=1)
+        return view.layer.xp.concatenate([h, self.aux(view, x)], axis=1)
 
-    def output_target(self, node: Any, onehot: Any) -> list[tuple[str, Any]]:
+    def output_target(self, view: LocalView, onehot: Any) -> list[tuple[str, Any]]:
         # g([o, z]) = act(o V_o^T + (z V_z^T + c)), V = [V_o | V_z] (inputs x (classes + aux)):
         # z's term is the same on both sides, so it is computed once (one GEMM, no concatenation).
-        layer, V, classes = node.layer, node.feedback["V"], node.layer.units
-        shared = layer.transpose(self.aux(node, node.x), V[:, classes:]) + node.feedback["c"]
+        layer, state, classes = view.layer, view.state.arrays, view.layer.units
+        V = state["V"]
+        shared = layer.transpose(self.aux(view, view.x), V[:, classes:]) + state["c"]
         target = self.inverse_activate(layer.xp, layer.transpose(onehot, V[:, :classes]) + shared)
-        current = self.inverse_activate(layer.xp, layer.transpose(node.h, V[:, :classes]) + shared)
-        return [("target", node.x + (target - current))]
+        current = self.inverse_activate(layer.xp, layer.transpose(view.h, V[:, :classes]) + shared)
+        return [("target", view.x + (target - current))]

@@ -1,10 +1,18 @@
-"""What a learning rule declares, and the error-propagation step BP, FA and DFA share.
+"""What a learning rule declares, and the error-propagation step BP, FA, DFA and sign share.
 
-A rule is stateless: the per-layer state it needs (fixed feedback matrices, inverses)
-lives in each node's `feedback` dict, made by `init_feedback` at build time. A rule
-declares, per role ("hidden" or "output"), the message kinds a node consumes and emits,
-the extra channels it needs, and whether it transports forward weights; the builder
-checks the wiring against these declarations before anything runs.
+A rule object holds only its options; everything it keeps per layer (fixed feedback
+matrices, learned inverses, noise streams) is a `RuleState` it creates in `init_state`.
+Its handlers get a `LocalView` of one layer and return a `Reply` (rules/contract.py).
+The class declares, for the builder, the recorder, the checkpoints and the conformance
+suites (localnet/testing/):
+
+- ``consumes`` / ``emits``: message kinds per role ("hidden", "output");
+- ``channels(infos)``: the feedback/target channels it needs beyond the forward chain;
+- ``transports_weights``: what its messages carry of forward weights (contract.TRANSPORTS);
+- ``modifies``: the parameter groups it updates, each with its optimizer's config key;
+- ``probes``: derived series it can compute for the recorder (`probe(view, name)`);
+- ``layer_types``: the layer types it runs on (None: all), checked when a config is parsed;
+- ``needs_exact_inverse(info)``: where it needs the layer's exact inverse (checked at build).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import numpy as np
 from ..backend import Backend
 from ..messages import Channel, Message
 from ..schedule import ERROR_FEEDBACK, StepPlan
+from .contract import FORWARD, NOTHING, LocalView, ParamGroup, Reply, RuleState
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,8 @@ class LayerInfo:
     weight_shape: tuple[int, ...]  # () for a parameter-free layer (flatten)
     output_units: int  # units of the network's output layer
     fans: tuple[int, int] = (1, 1)  # the layer's Glorot (fan_in, fan_out)
+    kind: str = ""  # the layer type's registry name
+    exact_inverse: bool = False  # the layer declares `inverse(h)`, its exact inverse
 
     @property
     def has_params(self) -> bool:
@@ -46,18 +57,31 @@ class LayerInfo:
         return int(np.prod(self.out_shape))
 
 
+@dataclass(frozen=True)
+class StateInit:
+    """What `init_state` may draw on: rng, the layer's seeded host stream for fixed or
+    initial feedback parameters; backend; noise(), the layer's own noise stream on the
+    backend (create it only if the rule uses noise)."""
+
+    rng: np.random.Generator
+    backend: Backend
+    noise: Any  # () -> generator
+
+
 class Rule:
-    """Base class. Subclasses set name-independent declarations and implement `handle`."""
+    """Base class. Subclasses set `Options`, their declarations and `handle`."""
 
     Options: ClassVar[type]
-    #: where the rule sends forward weights down a feedback pathway: "everywhere", "penultimate" or "never"
+    #: what feedback/target messages carry of forward weights: one of contract.TRANSPORTS
     transports_weights: ClassVar[str] = "never"
     consumes: ClassVar[dict[str, frozenset[str]]] = {
         "hidden": frozenset({"forward", "feedback"}), "output": frozenset({"forward", "target"})}
     emits: ClassVar[dict[str, frozenset[str]]] = {
         "hidden": frozenset({"forward", "feedback"}), "output": frozenset({"forward", "feedback"})}
-    #: feedback parameters (keys of node.feedback) that learn, with the inverse optimizer
-    learned_feedback: ClassVar[tuple[str, ...]] = ()
+    #: the parameter groups the rule updates; the first is always the layer's forward W, b
+    modifies: ClassVar[tuple[ParamGroup, ...]] = (FORWARD,)
+    #: derived per-layer series the rule computes for the recorder (see `probe`)
+    probes: ClassVar[tuple[str, ...]] = ()
     #: layer types (registry names) the rule can run on; None: every registered type.
     #: Checked when a config is parsed, so a mismatch is a config error, not a crash mid-run.
     layer_types: ClassVar[frozenset[str] | None] = None
@@ -73,16 +97,28 @@ class Rule:
         """Feedback/target channels beyond the forward chain. Default: each layer to the one below."""
         return [Channel(upper.name, lower.name, "feedback") for lower, upper in zip(layers, layers[1:])]
 
-    def init_feedback(self, info: LayerInfo, rng: np.random.Generator, backend: Backend) -> dict[str, Any]:
-        """Feedback parameters held by the layer `info` (none by default)."""
-        return {}
+    def init_state(self, info: LayerInfo, init: StateInit) -> RuleState:
+        """The state the rule keeps at layer `info` (none by default)."""
+        return RuleState()
 
-    def after_forward(self, node: Any, message: Message) -> None:
-        """Called once a node has computed its forward pass for `message` (a hook for local
-        learning during a forward sweep, e.g. TP inverses in "inverse" phases)."""
+    def needs_exact_inverse(self, info: LayerInfo) -> bool:
+        """Whether the rule needs layer `info`'s exact inverse (`Layer.inverse`)."""
+        return False
 
-    def handle(self, node: Any, message: Message) -> Sequence[tuple[str, Any]]:
+    def after_forward(self, view: LocalView, message: Message) -> Reply:
+        """Called once a layer has computed its forward pass for `message`: local learning
+        during a forward sweep (TP inverses in "inverse" phases). Gradients only; the node
+        sends the forward message itself."""
+        return NOTHING
+
+    def handle(self, view: LocalView, message: Message) -> Reply:
+        """A feedback or target message arrives at `view`'s layer."""
         raise NotImplementedError
+
+    def probe(self, view: LocalView, name: str) -> Any:
+        """The value (0-d, on the backend) of probe `name` (one of `probes`) at `view`, or None
+        where it does not apply."""
+        raise KeyError(name)
 
 
 @dataclass(frozen=True)
@@ -97,23 +133,19 @@ class RandomFeedbackOptions:
             raise ValueError(f"feedback_scale must be > 0, got {self.feedback_scale}")
 
 
-def error_step(node: Any, delta: Any, down: Any | None) -> list[tuple[str, Any]]:
-    """The local step shared by BP, FA and DFA once delta = dL/da is known at `node`.
+def error_step(view: LocalView, delta: Any, matrix: Any) -> Reply:
+    """The local step of BP, FA and sign once delta = dL/da is known at `view`'s layer.
 
-    Sends `down^T delta` to the layer below when the node has a feedback channel
-    (computed before the update, so BP uses the forward pass's W; `down` is None for a
-    parameter-free layer such as flatten, whose transpose is a reshape), then updates W, b
-    from delta and the cached input.
+    Sends `matrix^T delta` (the layer's `transpose` with `matrix` of W's shape: BP's W, FA's
+    B, sign(W); a parameter-free layer ignores it) to the layer below when it has a feedback
+    channel, and returns the forward gradients from delta and the cached input. The message
+    is computed from the forward pass's W: the node applies the update after the handler.
     """
-    layer = node.layer
-    out = []
-    if "feedback" in node.sends:
-        out.append(("feedback", layer.transpose(delta, down)))
-    if layer.params:
-        node.update(layer.weight_grads(node.x, delta))
-    return out
+    layer = view.layer
+    messages = (("feedback", layer.transpose(delta, matrix)),) if "feedback" in view.sends else ()
+    return Reply(messages, {"forward": layer.weight_grads(view.x, delta)})
 
 
-def label_delta(node: Any, message: Message) -> Any:
+def label_delta(view: LocalView, message: Message) -> Any:
     """delta at the output layer from the label message (one-hot targets), (B, classes)."""
-    return node.layer.output_delta(node.h, message.payload)
+    return view.layer.output_delta(view.h, message.payload)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ..messages import Message
 from ..registry import RULES
 from .base import Rule, error_step, label_delta
+from .contract import LocalView, Reply
 
 
 @dataclass(frozen=True)
@@ -21,9 +20,9 @@ class BP(Rule):
     Options = BPOptions
     transports_weights = "everywhere"
 
-    def handle(self, node: Any, message: Message) -> Sequence[tuple[str, Any]]:
+    def handle(self, view: LocalView, message: Message) -> Reply:
         if message.kind == "target":  # output layer: labels arrive
-            delta = label_delta(node, message)
+            delta = label_delta(view, message)
         else:  # hidden layer: dL/dh from above
-            delta = message.payload * node.layer.derivative(node.a, node.h)
-        return error_step(node, delta, node.params.get("W"))
+            delta = message.payload * view.layer.derivative(view.a, view.h)
+        return error_step(view, delta, view.params.get("W"))

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
-from ..backend import Backend
 from ..messages import Channel, Message
 from ..registry import RULES
 from ..seeding import glorot_uniform
-from .base import LayerInfo, RandomFeedbackOptions, Rule, error_step, label_delta
+from .base import LayerInfo, RandomFeedbackOptions, Rule, StateInit, label_delta
+from .contract import NOTHING, LocalView, Reply, RuleState
 
 
 @dataclass(frozen=True)
@@ -36,20 +33,20 @@ class DFA(Rule):
         return [Channel(output.name, hidden.name, "feedback", priority=len(layers) - hidden.index)
                 for hidden in layers[:-1]]
 
-    def init_feedback(self, info: LayerInfo, rng: np.random.Generator, backend: Backend) -> dict[str, Any]:
-        if info.role == "output" or not info.has_params:
-            return {}
-        B = glorot_uniform(rng, (info.output_units, info.units), info.output_units, info.units,
-                           backend.dtype, self.options.feedback_scale)
-        return {"B": backend.to_device(B)}
+    def init_state(self, info: LayerInfo, init: StateInit) -> RuleState:
+        if info.role == "output" or not info.has_params:  # a layer without weights learns nothing
+            return RuleState()
+        B = glorot_uniform(init.rng, (info.output_units, info.units), info.output_units, info.units,
+                           init.backend.dtype, self.options.feedback_scale)
+        return RuleState({"B": init.backend.to_device(B)})
 
-    def handle(self, node: Any, message: Message) -> Sequence[tuple[str, Any]]:
+    def handle(self, view: LocalView, message: Message) -> Reply:
         if message.kind == "target":  # output: learn from labels, broadcast the error itself
-            delta = label_delta(node, message)
-            out = [("feedback", delta)]
-            node.update(node.layer.weight_grads(node.x, delta))
-            return out
-        if not node.params:  # a parameter-free layer (flatten) has nothing to learn
-            return []
-        error = (message.payload @ node.feedback["B"]).reshape(node.h.shape)
-        return error_step(node, error * node.layer.derivative(node.a, node.h), None)
+            delta = label_delta(view, message)
+            return Reply((("feedback", delta),), {"forward": view.layer.weight_grads(view.x, delta)})
+        B = view.state.arrays.get("B")
+        if B is None:  # no weights here (flatten): no B was made, nothing to learn
+            return NOTHING
+        error = (message.payload @ B).reshape(view.h.shape)
+        delta = error * view.layer.derivative(view.a, view.h)
+        return Reply((), {"forward": view.layer.weight_grads(view.x, delta)})

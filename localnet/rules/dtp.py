@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..registry import RULES
+from .contract import LocalView
 from .target import TargetOptions, TargetRule
 
 ALPHA_GRADIENTS = ("batch_mean", "per_example")
@@ -42,9 +43,9 @@ class DTP(TargetRule):
     transports_weights = "penultimate"
     output_inverse = False
 
-    def output_target(self, node: Any, onehot: Any) -> list[tuple[str, Any]]:
-        error = node.h - onehot  # dL_i/da_L for each example's own cross-entropy
+    def output_target(self, view: LocalView, onehot: Any) -> list[tuple[str, Any]]:
+        error = view.h - onehot  # dL_i/da_L for each example's own cross-entropy
         if self.options.alpha_gradient == "batch_mean":
-            error = error / node.h.shape[0]
-        grad = node.layer.transpose(error, node.params["W"])  # W^T: weight transport, declared
-        return [("target", node.x - self.options.alpha * grad)]
+            error = error / view.h.shape[0]
+        grad = view.layer.transpose(error, view.params["W"])  # W^T: weight transport, declared
+        return [("target", view.x - self.options.alpha * grad)]

@@ -6,17 +6,13 @@ B_l^T delta_l down its feedback channel; no forward weight ever leaves its layer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
-from ..backend import Backend
 from ..messages import Message
 from ..registry import RULES
 from ..seeding import glorot_uniform
-from .base import LayerInfo, RandomFeedbackOptions, Rule, error_step, label_delta
+from .base import LayerInfo, RandomFeedbackOptions, Rule, StateInit, error_step, label_delta
+from .contract import LocalView, Reply, RuleState
 
 
 @dataclass(frozen=True)
@@ -28,16 +24,17 @@ class FAOptions(RandomFeedbackOptions):
 class FA(Rule):
     Options = FAOptions
 
-    def init_feedback(self, info: LayerInfo, rng: np.random.Generator, backend: Backend) -> dict[str, Any]:
-        if info.index == 0 or not info.has_params:  # the first layer sends nothing down; flatten reshapes
-            return {}
+    def init_state(self, info: LayerInfo, init: StateInit) -> RuleState:
+        if info.index == 0 or not info.has_params:  # the first layer sends nothing down; flatten has no W
+            return RuleState()
         fan_in, fan_out = info.fans
-        B = glorot_uniform(rng, info.weight_shape, fan_in, fan_out, backend.dtype, self.options.feedback_scale)
-        return {"B": backend.to_device(B)}
+        B = glorot_uniform(init.rng, info.weight_shape, fan_in, fan_out, init.backend.dtype,
+                           self.options.feedback_scale)
+        return RuleState({"B": init.backend.to_device(B)})
 
-    def handle(self, node: Any, message: Message) -> Sequence[tuple[str, Any]]:
+    def handle(self, view: LocalView, message: Message) -> Reply:
         if message.kind == "target":
-            delta = label_delta(node, message)
+            delta = label_delta(view, message)
         else:
-            delta = message.payload * node.layer.derivative(node.a, node.h)
-        return error_step(node, delta, node.feedback.get("B"))
+            delta = message.payload * view.layer.derivative(view.a, view.h)
+        return error_step(view, delta, view.state.arrays.get("B"))

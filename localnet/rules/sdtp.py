@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..registry import RULES
+from .contract import LocalView
 from .target import TargetOptions, TargetRule
 
 
@@ -23,5 +24,5 @@ class SDTPOptions(TargetOptions):
 class SDTP(TargetRule):
     Options = SDTPOptions
 
-    def output_target(self, node: Any, onehot: Any) -> list[tuple[str, Any]]:
-        return [("target", node.x + (self.inverse(node, onehot) - self.inverse(node, node.h)))]
+    def output_target(self, view: LocalView, onehot: Any) -> list[tuple[str, Any]]:
+        return [("target", view.x + (self.inverse(view, onehot) - self.inverse(view, view.h)))]

@@ -19,7 +19,10 @@ Squared errors are summed over units and averaged over the batch (Lee et al.'s `
 their gradients are 2 (h - t) / B; options `local_loss` (hidden layers) and `inverse_loss`
 change that reduction ("mean": over units too, TF's reduce_mean; "sum").
 Inverses train during "inverse" phases (the forward sweep), forward weights during
-"target" phases; the schedule orders the two.
+"target" phases; the schedule orders the two. A layer that declares an exact inverse
+(`Layer.inverse`, e.g. flatten) uses it instead of a learned one: t_{l-1} = f_l^{-1}(t_l);
+a layer above the first with neither weights nor an exact inverse cannot pass targets on,
+and the builder refuses it.
 """
 
 from __future__ import annotations
@@ -28,13 +31,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
-
-from ..backend import Backend
 from ..messages import Channel, Message
 from ..schedule import SCHEDULES, StepPlan
 from ..seeding import glorot_uniform
-from .base import LayerInfo, Rule, label_delta
+from .base import LayerInfo, Rule, StateInit, label_delta
+from .contract import FORWARD, NOTHING, LocalView, ParamGroup, Reply, RuleState
 
 NOISE_MODES = ("preserving", "denoising")
 #: values of local_loss and inverse_loss (see TargetOptions and `loss_gradient`)
@@ -85,12 +86,16 @@ def loss_gradient(grad: Any, reduction: str) -> Any:
     return grad
 
 
+INVERSE = ParamGroup("inverse", "inverse_optim")
+
+
 class TargetRule(Rule):
     """Base for rules that send targets down and train learned inverses."""
 
     consumes = {"hidden": frozenset({"forward", "target"}), "output": frozenset({"forward", "target"})}
     emits = {"hidden": frozenset({"forward", "target"}), "output": frozenset({"forward", "target"})}
-    learned_feedback = ("V", "c")
+    modifies = (FORWARD, INVERSE)
+    probes = ("inverse_error",)
     #: whether the output layer holds an inverse (not DTP, whose penultimate target is a gradient step)
     output_inverse: ClassVar[bool] = True
 
@@ -100,77 +105,99 @@ class TargetRule(Rule):
     def channels(self, layers: Sequence[LayerInfo]) -> list[Channel]:
         return [Channel(upper.name, lower.name, "target") for lower, upper in zip(layers, layers[1:])]
 
+    def needs_exact_inverse(self, info: LayerInfo) -> bool:
+        # Above the first layer every layer passes targets down: by a learned inverse of its
+        # weights, or by its exact inverse where it has no weights to learn one for.
+        return info.index > 0 and not info.has_params
+
     def has_inverse(self, info: LayerInfo) -> bool:
-        return info.index > 0 and info.has_params and (info.role == "hidden" or self.output_inverse)
+        """Whether layer `info` holds a learned inverse g_l."""
+        return (info.index > 0 and info.has_params and not info.exact_inverse
+                and (info.role == "hidden" or self.output_inverse))
 
     def inverse_out_units(self, info: LayerInfo) -> int:
         """Width of what the inverse reads: the layer's output units (AO-SDTP adds its aux units)."""
         return info.units
 
-    def init_feedback(self, info: LayerInfo, rng: np.random.Generator, backend: Backend) -> dict[str, Any]:
+    def init_state(self, info: LayerInfo, init: StateInit) -> RuleState:
         if not self.has_inverse(info):
-            return {}
+            return RuleState()
         shape = info.weight_shape
         if info.role == "output":  # dense output: (inputs, outputs [+ aux])
             shape = (shape[0], self.inverse_out_units(info))
         fan_in, fan_out = info.fans
         if info.role == "output":
             fan_out = self.inverse_out_units(info)
-        V = glorot_uniform(rng, shape, fan_in, fan_out, backend.dtype)
-        return {"V": backend.to_device(V), "c": backend.xp.zeros(info.in_shape, dtype=backend.dtype)}
+        backend = init.backend
+        V = glorot_uniform(init.rng, shape, fan_in, fan_out, backend.dtype)
+        arrays = {"V": backend.to_device(V), "c": backend.xp.zeros(info.in_shape, dtype=backend.dtype)}
+        return RuleState(arrays, {"inverse": ("V", "c")}, init.noise())
 
     # -- the inverse g(h) = act(V^T h + c) and its local training ------------------------
 
-    def inverse(self, node: Any, h: Any) -> Any:
-        """g(h): (B, *out_shape [+aux]) -> (B, *in_shape)."""
-        return self.inverse_activate(node.layer.xp, node.layer.transpose(h, node.feedback["V"]) + node.feedback["c"])
+    def inverse(self, view: LocalView, h: Any) -> Any:
+        """g(h): (B, *out_shape [+aux]) -> (B, *in_shape), the learned inverse at `view`."""
+        state = view.state.arrays
+        return self.inverse_activate(view.layer.xp, view.layer.transpose(h, state["V"]) + state["c"])
 
     def inverse_activate(self, xp: Any, a: Any) -> Any:
         """The inverse's nonlinearity applied to its pre-activation a = V^T h + c."""
         return xp.tanh(a) if self.options.inverse_activation == "tanh" else a
 
-    def inverse_input(self, node: Any, x: Any) -> Any:
-        """What the inverse of `node` reads for layer input x: f(x) (AO-SDTP appends z)."""
-        return node.layer.forward(x)[1]
+    def inverse_input(self, view: LocalView, x: Any) -> Any:
+        """What the inverse at `view` reads for layer input x: f(x) (AO-SDTP appends z)."""
+        return view.layer.forward(x)[1]
 
-    def train_inverse(self, node: Any, rng: Any) -> None:
-        """One step on ||g(f(x~)) - r||^2 at `node` from its cached input x (inverse phase)."""
-        x, sigma = node.x, self.options.sigma
-        noisy = x + sigma * rng.standard_normal(x.shape, dtype=x.dtype) if sigma > 0 else x
-        y = self.inverse_input(node, noisy)
-        recon = self.inverse(node, y)
+    def inverse_grads(self, view: LocalView) -> dict[str, Any]:
+        """Gradients of ||g(f(x~)) - r||^2 in V, c at `view`, from its cached input x."""
+        x, sigma = view.x, self.options.sigma
+        noisy = x + sigma * view.state.rng.standard_normal(x.shape, dtype=x.dtype) if sigma > 0 else x
+        y = self.inverse_input(view, noisy)
+        recon = self.inverse(view, y)
         goal = noisy if self.options.noise == "preserving" else x
         d = loss_gradient(2 * (recon - goal), self.options.inverse_loss)
         if self.options.inverse_activation == "tanh":
             d = d * (1 - recon * recon)
-        grads = {"V": node.layer.weight_grads(d, y)["W"], "c": d.sum(axis=0)}
-        node.update_inverse(grads)
+        return {"V": view.layer.weight_grads(d, y)["W"], "c": d.sum(axis=0)}
+
+    def probe(self, view: LocalView, name: str) -> Any:
+        """inverse_error: the batch mean of ||g(f(x)) - x||^2 at a layer with a learned inverse."""
+        if name != "inverse_error":
+            raise KeyError(name)
+        if "V" not in view.state.arrays or view.x is None:
+            return None
+        x = view.x
+        diff = (self.inverse(view, self.inverse_input(view, x)) - x).reshape(x.shape[0], -1)
+        return (diff * diff).sum(axis=1).mean()
 
     # -- messages ----------------------------------------------------------------------
 
-    def after_forward(self, node: Any, message: Message) -> None:
-        if message.phase == "inverse" and node.inverse_optimizer is not None:
-            self.train_inverse(node, node.rng)
+    def after_forward(self, view: LocalView, message: Message) -> Reply:
+        if message.phase == "inverse" and "inverse" in view.state.learned:
+            return Reply((), {"inverse": self.inverse_grads(view)})
+        return NOTHING
 
-    def handle(self, node: Any, message: Message) -> Sequence[tuple[str, Any]]:
-        if node.layer.is_output:
-            out = self.output_target(node, message.payload) if "target" in node.sends else []
-            node.update(node.layer.weight_grads(node.x, label_delta(node, message)))
-            return out
-        out = []
-        if not node.params:  # flatten: the exact inverse is the reshape back
-            return [("target", node.layer.transpose(message.payload, None))] if "target" in node.sends else []
-        if "target" in node.sends:
-            out.append(("target", self.propagate(node, message.payload)))
-        d = loss_gradient(2 * (node.h - message.payload), self.options.local_loss) * node.layer.derivative(node.a, node.h)
-        node.update(node.layer.weight_grads(node.x, d))
-        return out
+    def handle(self, view: LocalView, message: Message) -> Reply:
+        layer = view.layer
+        if view.role == "output":
+            out = self.output_target(view, message.payload) if "target" in view.sends else []
+            return Reply(tuple(out), {"forward": layer.weight_grads(view.x, label_delta(view, message))})
+        out = (("target", self.propagate(view, message.payload)),) if "target" in view.sends else ()
+        d = loss_gradient(2 * (view.h - message.payload), self.options.local_loss) * layer.derivative(view.a, view.h)
+        return Reply(out, {"forward": layer.weight_grads(view.x, d)})
 
-    def propagate(self, node: Any, target: Any) -> Any:
-        """t_{l-1} from t_l at a hidden layer: difference target propagation. The difference is
-        taken first so that t_l == h_l gives t_{l-1} == h_{l-1} exactly, not to rounding."""
-        return node.x + (self.inverse(node, target) - self.inverse(node, node.h))
+    def propagate(self, view: LocalView, target: Any) -> Any:
+        """t_{l-1} from t_l at a hidden layer: difference target propagation through the
+        learned inverse (taken as a difference first, so that t_l == h_l gives t_{l-1} ==
+        h_{l-1} exactly, not to rounding), or the layer's exact inverse where it has one."""
+        if view.layer.exact_inverse:
+            return view.layer.inverse(target)
+        return self.target_below(view, target)
 
-    def output_target(self, node: Any, onehot: Any) -> list[tuple[str, Any]]:
+    def target_below(self, view: LocalView, target: Any) -> Any:
+        """t_{l-1} through the learned inverse: h_{l-1} + g(t_l) - g(h_l) (tp: g(t_l))."""
+        return view.x + (self.inverse(view, target) - self.inverse(view, view.h))
+
+    def output_target(self, view: LocalView, onehot: Any) -> list[tuple[str, Any]]:
         """The penultimate target, from the labels at the output layer (rule-specific)."""
         raise NotImplementedError

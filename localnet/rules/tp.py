@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..registry import RULES
+from .contract import LocalView
 from .target import TargetOptions, TargetRule
 
 
@@ -23,8 +24,8 @@ class TPOptions(TargetOptions):
 class TP(TargetRule):
     Options = TPOptions
 
-    def propagate(self, node: Any, target: Any) -> Any:
-        return self.inverse(node, target)
+    def target_below(self, view: LocalView, target: Any) -> Any:
+        return self.inverse(view, target)
 
-    def output_target(self, node: Any, onehot: Any) -> list[tuple[str, Any]]:
-        return [("target", self.inverse(node, onehot))]
+    def output_target(self, view: LocalView, onehot: Any) -> list[tuple[str, Any]]:
+        return [("target", self.inverse(view, onehot))]

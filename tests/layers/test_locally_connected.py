@@ -243,7 +243,7 @@ def test_fa_feedback_for_lc_layers_has_the_lc_weight_shape():
         {"type": "dense", "units": 5}, {"type": "softmax", "units": 3}]}
     net = build_network(parse_config(raw), get_backend("numpy", "float64"), (9, 9, 1), 3)
     second = net.nodes[1]
-    b = second.feedback["B"]
+    b = second.state.arrays["B"]
     assert b.shape == second.layer.params["W"].shape == (9, 36, 6)
     assert np.abs(b).max() <= np.sqrt(6 / (9 * 4 + 9 * 6))
     x = np.random.default_rng(0).random((2, 9, 9, 1))

@@ -41,10 +41,10 @@ def test_dtp_with_exact_inverses_propagates_targets_exactly(width, depth, batch,
         q, _ = np.linalg.qr(rng.normal(size=(width, width)))
         node.params["W"][...] = q * rng.uniform(0.5, 2.0, size=width)  # invertible, well conditioned
         node.params["b"][...] = rng.normal(size=width)
-        if node.feedback:
+        if node.state.arrays:
             inv = np.linalg.inv(node.params["W"])
-            node.feedback["V"][...] = inv.T
-            node.feedback["c"][...] = -node.params["b"] @ inv
+            node.state.arrays["V"][...] = inv.T
+            node.state.arrays["c"][...] = -node.params["b"] @ inv
     x, _, onehot = random_batch(seed, batch, width, 3)
     weights = {n.name: (n.params["W"].copy(), n.params["b"].copy()) for n in net.nodes}
     seen = targets_of(net, x, onehot)

@@ -75,8 +75,8 @@ def test_inverse_losses_match_autograd(rule, noise, sigma, reduction, hidden, in
     net = build(rule, hidden, inputs, classes, seed, schedule="alternating", noise=noise, sigma=sigma,
                 inverse_loss=reduction)
     x, _, onehot = random_batch(seed, batch, inputs, classes)
-    nodes = [n for n in net.nodes if n.inverse_optimizer is not None]
-    state = {n.name: (copy.deepcopy(n.rng), {k: v.copy() for k, v in n.feedback.items()},
+    nodes = [n for n in net.nodes if n.state.optimizers]
+    state = {n.name: (copy.deepcopy(n.state.rng), {k: v.copy() for k, v in n.state.arrays.items()},
                       n.params["W"].copy(), n.params["b"].copy()) for n in nodes}
     xs = {}
     net.engine.add_tap(lambda m: xs.__setitem__(m.dst, m.payload) if m.kind == "forward" else None)
@@ -93,8 +93,8 @@ def test_inverse_losses_match_autograd(rule, noise, sigma, reduction, hidden, in
         recon = torch.tanh(y @ V.T + c)
         goal = t(noisy if noise == "preserving" else clean)
         REDUCE[reduction]((recon - goal) ** 2).backward()
-        close(node.inverse_grads["V"], V.grad)
-        close(node.inverse_grads["c"], c.grad)
+        close(node.state.grads["inverse"]["V"], V.grad)
+        close(node.state.grads["inverse"]["c"], c.grad)
 
 
 @given(**shapes)
@@ -107,7 +107,7 @@ def test_aosdtp_penultimate_target_is_the_difference_through_the_output_inverse(
     net.engine.add_tap(lambda m: seen.__setitem__(m.dst, m.payload) if m.kind == "target" else None)
     net.step(0, x, onehot)
     out = net.output
-    f = {k: t(v) for k, v in out.feedback.items()}
+    f = {k: t(v) for k, v in out.state.arrays.items()}
     z = torch.tanh(t(out.x) @ f["A"] + f["a"])
 
     def g(o):
