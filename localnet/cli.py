@@ -19,6 +19,7 @@ from .data.cli import prepare
 from .data.registry import DATASETS
 from .errors import Interrupted, LocalnetError
 from .record.cli import inspect, plot, record_options, record_overrides
+from .report.cli import report
 from .sweep.cli import sweep
 
 
@@ -300,6 +301,7 @@ data.add_command(prepare)
 main.add_command(inspect)
 main.add_command(plot)
 main.add_command(sweep)
+main.add_command(report)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,1 @@
+"""Reports: run and sweep directories summarised against the paper's published tables."""
