@@ -9,13 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DataError
+from .checksum import check_official_checksums
 from .cifar import CIFAR10
+from .downsampled import IMAGENET32, IMAGENET64
 from .mnist import FASHION_MNIST, IDX, KMNIST, MNIST
 from .spec import Dataset, DatasetSpec
-from .checksum import check_official_checksums
 
 DATASETS: dict[str, DatasetSpec] = {
-    spec.name: spec for spec in (MNIST, FASHION_MNIST, KMNIST, IDX, CIFAR10)
+    spec.name: spec for spec in (MNIST, FASHION_MNIST, KMNIST, IDX, CIFAR10, IMAGENET32, IMAGENET64)
 }
 
 

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data.imagenet_fixture import CLASSES, WNIDS_BY_ID, reference_pixels, write_folders, write_release
+from data.imagenet_fixture import (
+    CLASSES,
+    WNIDS_BY_ID,
+    reference_pixels,
+    write_folders,
+    write_release,
+)
 
 from localnet.data.imagenet import open_split, prepare_imagenet
 from localnet.data.imagenet.decode import decode_resized
@@ -46,7 +52,7 @@ def test_train_tar_of_tars_pixels_equal_pillow_plus_resize(release):
 
 
 def test_cmyk_gray_and_png_become_rgb_and_truncated_is_listed(release):
-    _, out, written, _ = release
+    _, out, _, _ = release
     images, _, manifest = open_split(out / "train")
     wnid = CLASSES[0]
     for n in (1, 2, 3):  # CMYK, grayscale, PNG named .JPEG
@@ -78,7 +84,7 @@ def test_folder_layout_matches_tar(release, tmp_path):
     _, out, _, _ = release
     write_folders(tmp_path / "src")
     prepare_imagenet(tmp_path / "src", tmp_path / "out", size=SIZE, chunk=4)
-    a, la, ma = open_split(out / "train")
+    a, la, _ = open_split(out / "train")
     b, lb, mb = open_split(tmp_path / "out" / "train")
     np.testing.assert_array_equal(a[:], b[:])
     np.testing.assert_array_equal(la, lb)

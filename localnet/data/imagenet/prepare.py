@@ -22,7 +22,14 @@ import numpy as np
 from ...errors import DataError
 from .decode import DecodeError, decode_resized
 from .sources import Item
-from .store import CHUNK, MANIFEST, PARTS, completed_parts, create_or_open, write_json_atomic
+from .store import (
+    CHUNK,
+    MANIFEST,
+    PARTS,
+    completed_parts,
+    create_or_open,
+    write_json_atomic,
+)
 
 FULL_TOTALS = {"train": 1_281_167, "val": 50_000}
 Task = tuple[str, int, int, int, bool]

@@ -10,8 +10,17 @@ from typing import Any
 from ...errors import DataError
 from .prepare import prepare_split
 from .sources import (
-    DEVKIT_DIR, DEVKIT_TAR, TRAIN_TAR, VAL_TAR, Devkit, Item, folder_items, read_devkit, tar_wnids,
-    train_tar_items, val_tar_items,
+    DEVKIT_DIR,
+    DEVKIT_TAR,
+    TRAIN_TAR,
+    VAL_TAR,
+    Devkit,
+    Item,
+    folder_items,
+    read_devkit,
+    tar_wnids,
+    train_tar_items,
+    val_tar_items,
 )
 
 SPLITS = ("train", "val")
