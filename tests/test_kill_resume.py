@@ -1,6 +1,7 @@
 """Kill and resume, bit for bit: `localnet run` in a real process, SIGKILL-ed at a dozen
-different steps, then `localnet run --resume`, ends with exactly the parameters, metrics
-series and Zarr record of a run that was never interrupted (numpy).
+different steps (or stopped by SIGINT/SIGTERM, which checkpoint the step they land in),
+then `localnet run --resume`, ends with exactly the parameters, metrics series and Zarr
+record of a run that was never interrupted (numpy).
 
 The child is the real CLI with one test instrument (tests/run_child.py): it prints
 "step N" (flushed) as step N starts, so the test can kill it there. Most kills wait for
@@ -19,6 +20,7 @@ import signal
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from localnet.cli import main
@@ -165,3 +167,62 @@ def test_sigkill_with_recording_continues_the_record_without_gaps(tmp_path):
     straight run, no gap, no repeat."""
     killed_at = _kill_and_resume(tmp_path, CONFIG + RECORD, [(5, "paced"), (22, "free"), (40, "in_save")])
     assert len(set(killed_at)) == 3, killed_at
+
+
+def _progress_totals(output: str, epoch: int) -> set[tuple[str, str]]:
+    """The (steps, examples) totals of epoch `epoch`'s progress lines, e.g. {("11", "88")}."""
+    totals = set()
+    for line in output.splitlines():
+        if line.startswith(f"epoch {epoch}:"):
+            steps = line.split(" step ")[1].split(",")[0].split("/")[1]
+            examples = line.split(", ")[1].split(" examples")[0].split("/")[1]
+            totals.add((steps, examples))
+    return totals
+
+
+@pytest.mark.parametrize("sig,target", [(signal.SIGINT, 20), (signal.SIGTERM, 37)], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_checkpoints_its_step_and_the_resume_counts_only_the_rest(tmp_path, sig, target):
+    """SIGINT/SIGTERM mid-epoch: the child finishes the step it is in, writes that step's
+    checkpoint (no periodic ones here, only at epoch ends), exits 128 + the signal and names
+    the command that continues. The resume ends bit-identical to a straight run, and its
+    first epoch's progress lines, epoch line and metrics row count only the resumed part."""
+    data = tmp_path / "mnist"
+    write_synthetic_mnist(data, n_train=N_TRAIN, n_test=16)
+    config = tmp_path / "signalled.toml"
+    config.write_text(CONFIG.replace("checkpoint_every = 3", "checkpoint_every = 0"))
+    cut = tmp_path / "cut"
+    child = start_child(tmp_path, "run", config, "--out", cut, "--data-dir", data, "--no-progress", delay=0.005, wait=True)
+    straight = start_child(tmp_path, "run", config, "--out", tmp_path / "straight", "--data-dir", data, "--no-progress")
+    try:
+        last = read_until_step(child, target)
+        os.kill(child.pid, sig)
+        out, err = child.communicate(timeout=60)
+        last = max([last] + [int(line.split()[1]) for line in out.splitlines() if line.startswith("step ")])
+        assert straight.wait(timeout=120) == 0, straight.stderr.read()
+    finally:
+        close(child)
+        close(straight)
+    stopped = last + 1  # the step the signal landed in ran to its end
+    assert child.returncode == 128 + sig, err
+    assert f"interrupted by {signal.Signals(sig).name}: checkpoint saved at step {stopped}; continue with: " \
+           f"localnet run --resume {cut} --data-dir {data}" in err, err
+    assert "Traceback" not in err and "error:" not in err, err
+    assert (cut / "checkpoints" / f"ckpt-{stopped:010d}.npz").is_file()
+    assert not (cut / "params.npz").exists() and not (cut / "run.lock").exists()
+    epoch, done = stopped // 16 + 1, stopped % 16  # 16 steps an epoch, 8 examples a step
+    assert 0 < done < 16, stopped  # mid-epoch
+
+    resumed = CliRunner().invoke(main, ["run", "--resume", str(cut), "--data-dir", str(data)])  # progress on
+    assert resumed.exit_code == 0, resumed.output
+    assert f"from ckpt-{stopped:010d}.npz" in resumed.output
+    assert _progress_totals(resumed.output, epoch) == {(str(16 - done), str(128 - 8 * done))}, resumed.output
+    if epoch < 3:
+        assert _progress_totals(resumed.output, epoch + 1) == {("16", "128")}, resumed.output
+    (line,) = [x for x in resumed.output.splitlines() if x.startswith(f"epoch {epoch:>3}/")]
+    assert f"resumed at {8 * done} of 128 examples" in line, line
+    rows = [json.loads(x) for x in (cut / "metrics.jsonl").read_text().splitlines()]
+    for row in rows:  # seconds x epoch examples/s x 2 passes = the examples this process ran of the epoch
+        ran = 128 - 8 * done if row["epoch"] == epoch else 128 if row["epoch"] > epoch else None
+        if ran is not None:
+            assert row["seconds"] * row["examples_per_second"] * 2 == pytest.approx(ran), row
+    _assert_same_run(tmp_path / "straight", cut)
