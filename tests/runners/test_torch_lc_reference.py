@@ -82,7 +82,7 @@ def test_one_step_gives_localnet_gradients(tmp_path, rule):
         previous = layer
         for name, value in node.params.items():
             getattr(layer, name).data.copy_(to_torch(layer, name, value))
-        for name, value in node.feedback.items():
+        for name, value in node.state.arrays.items():  # the rule's state: FA's B, SDTP's V and c
             assert name in layer.fb, (rule, name)
             layer.fb[name].copy_(to_torch(layer, name, value))
 
@@ -94,14 +94,15 @@ def test_one_step_gives_localnet_gradients(tmp_path, rule):
 
     compared = 0
     for node, layer in zip(nodes, trainer.layers):
-        for name, grad in getattr(node, "grads", {}).items():
+        for name, grad in node.grads.items():
             torch.testing.assert_close(getattr(layer, name).grad, to_torch(layer, name, grad), rtol=1e-9, atol=1e-12,
                                        msg=lambda m, n=node.name, k=name: f"{rule} {n} {k}: {m}")
             compared += 1
-        for name, grad in (getattr(node, "inverse_grads", None) or {}).items():
-            torch.testing.assert_close(layer.fb[name].grad, to_torch(layer, name, grad), rtol=1e-9, atol=1e-12,
-                                       msg=lambda m, n=node.name, k=name: f"{rule} {n} inverse {k}: {m}")
-            compared += 1
+        for group in node.state.grads.values():  # SDTP: the inverse's V and c
+            for name, grad in group.items():
+                torch.testing.assert_close(layer.fb[name].grad, to_torch(layer, name, grad), rtol=1e-9, atol=1e-12,
+                                           msg=lambda m, n=node.name, k=name: f"{rule} {n} inverse {k}: {m}")
+                compared += 1
     assert compared == {"bp": 8, "fa": 8, "sdtp": 14}[rule]  # W, b of 4 layers; sdtp: V, c of 3 more
 
 
