@@ -32,6 +32,10 @@ class Registry(Generic[T]):
 
         return decorate
 
+    def unregister(self, name: str) -> None:
+        """Remove `name` (test fixtures registered for one test; see localnet.testing.registered)."""
+        del self._items[name]
+
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self._items))
 

@@ -30,13 +30,14 @@ BACKEND_PARAMS = [
 ]
 
 
-@pytest.fixture(params=BACKEND_PARAMS)
+# Session-scoped (backends hold no state), so hypothesis tests may take them.
+@pytest.fixture(params=BACKEND_PARAMS, scope="session")
 def backend64(request):
     """A float64 backend (numpy, and CuPy where present) for exact oracle comparisons."""
     return get_backend(request.param, "float64")
 
 
-@pytest.fixture(params=BACKEND_PARAMS)
+@pytest.fixture(params=BACKEND_PARAMS, scope="session")
 def xp_backend(request):
     """A float32 backend (numpy, and CuPy where present)."""
     return get_backend(request.param, "float32")
