@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from localnet.cli import main
 from localnet.data.synthetic import write_synthetic_mnist
+from localnet.testing import rule_names
 
 TINY = """
 name = "tiny"
@@ -69,7 +70,7 @@ def assert_one_line_error(result, *needles, code=None):
         assert needle in errors[0], errors[0]
 
 
-@pytest.mark.parametrize("rule", ["bp", "fa", "dfa", "dtp", "aosdtp"])
+@pytest.mark.parametrize("rule", rule_names())
 def test_run_writes_a_complete_run_directory(tmp_path, data_dir, rule):
     out = tmp_path / "run"
     result = invoke("run", write_config(tmp_path, TINY.format(rule=rule)), "--data-dir", data_dir, "--out", out)

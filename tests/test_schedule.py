@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -10,6 +12,8 @@ from helpers import random_batch, tiny_config
 from localnet.backend import get_backend
 from localnet.cli import main
 from localnet.network import build_network
+from localnet.registry import RULES
+from localnet.testing import rule_names
 from localnet.schedule import ALTERNATING, FEEDBACK, FORWARD, INVERSE, PARALLEL, TARGET, Phase
 
 
@@ -20,11 +24,19 @@ def test_plans():
         Phase("x", "nowhere")
 
 
-@pytest.mark.parametrize("rule", ["tp", "dtp", "sdtp", "aosdtp"])
+def _options(rule):
+    return {f.name for f in dataclasses.fields(RULES.get(rule).Options)}
+
+
+SCHEDULED = [rule for rule in rule_names() if "schedule" in _options(rule)]
+
+
+@pytest.mark.parametrize("rule", SCHEDULED)
 def test_parallel_step_equals_alternating_epoch_on_one_batch(rule):
     """On a single minibatch, one parallel step and one alternating epoch (inverse pass,
     then forward pass) apply the same updates, bit for bit: only the phase order differs."""
-    options = {"aux_units": 3} if rule == "aosdtp" else {}
+    assert len(SCHEDULED) >= 4  # the TP family
+    options = {"aux_units": 3} if "aux_units" in _options(rule) else {}
     x, _, onehot = random_batch(0, 5, 4, 3)
     params = []
     for schedule in ("parallel", "alternating"):

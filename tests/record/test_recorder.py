@@ -12,9 +12,15 @@ from record.recording_helpers import ALL_PROBES, small_config, train
 from localnet.typed import Problems, build_dataclass
 from localnet.errors import ConfigError
 from localnet.record import DEFAULT_PROBES, RecordConfig, RecordReader
+from localnet.registry import RULES as REGISTRY
+from localnet.testing import rule_names
 
-RULES = [("bp", {}), ("fa", {}), ("dfa", {}), ("sdtp", {"schedule": "parallel"}),
-         ("dtp", {"schedule": "alternating"}), ("aosdtp", {"schedule": "parallel", "aux_units": 6})]
+#: every registered rule, TP rules on the parallel schedule (dtp on the alternating one, to
+#: have both), AO-SDTP's auxiliary output small
+SMALL = {"schedule": "parallel", "aux_units": 6}
+RULES = [(name, {k: ("alternating" if name == "dtp" and k == "schedule" else v) for k, v in SMALL.items()
+                 if k in {f.name for f in dataclasses.fields(REGISTRY.get(name).Options)}})
+         for name in rule_names()]
 
 
 @pytest.mark.parametrize("rule, options", RULES, ids=[r for r, _ in RULES])

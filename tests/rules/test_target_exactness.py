@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -11,7 +13,15 @@ from helpers import random_batch
 from localnet.backend import get_backend
 from localnet.config import parse_config
 from localnet.network import build_network
+from localnet.registry import RULES
+from localnet.rules import TargetRule
 from localnet.schedule import FORWARD, TARGET
+from localnet.testing import rule_names
+
+#: target-propagation rules with the difference correction (every TargetRule that keeps its
+#: t_{l-1} = h_{l-1} + g(t_l) - g(h_l); vanilla tp replaces it)
+DIFFERENCE_RULES = [r for r in rule_names() if issubclass(RULES.get(r), TargetRule)
+                    and RULES.get(r).target_below is TargetRule.target_below]
 
 
 def network(rule, widths, classes, seed, activation="tanh", inverse_activation="tanh"):
@@ -19,7 +29,7 @@ def network(rule, widths, classes, seed, activation="tanh", inverse_activation="
            "layers": [{"type": "dense", "units": u, "activation": activation} for u in widths]
            + [{"type": "softmax", "units": classes}],
            "rule": {"name": rule, "inverse_activation": inverse_activation}}
-    if rule == "aosdtp":
+    if "aux_units" in {f.name for f in dataclasses.fields(RULES.get(rule).Options)}:
         raw["rule"]["aux_units"] = 4
     return build_network(parse_config(raw), get_backend("numpy", "float64"), (widths[0],), classes)
 
@@ -55,7 +65,11 @@ def test_dtp_with_exact_inverses_propagates_targets_exactly(width, depth, batch,
     assert not np.array_equal(seen[names[-2]], net.nodes[-2].h)  # the penultimate target did move
 
 
-@pytest.mark.parametrize("rule", ["dtp", "sdtp", "aosdtp"])
+def test_the_difference_rules_are_found():
+    assert {"dtp", "sdtp"} <= set(DIFFERENCE_RULES)  # else the test below checks nothing
+
+
+@pytest.mark.parametrize("rule", DIFFERENCE_RULES)
 @given(widths=st.lists(st.integers(2, 6), min_size=2, max_size=4), batch=st.integers(1, 4), seed=st.integers(0, 2**16))
 def test_at_the_target_every_hidden_target_is_the_activation(rule, widths, batch, seed):
     """When the output already equals its target (labels := p), every hidden target is
