@@ -48,17 +48,17 @@ def build_figures(runs: Sequence[Run]) -> dict[str, Any]:
     return {
         "errors.png": errors_figure(runs),
         "inverse_error.png": series_figure(
-            runs, ["inverse_error"], "inverse reconstruction error: how well g_l undoes f_l on the layer's input",
+            runs, "inverse_error", "inverse reconstruction error: how well g_l undoes f_l on the layer's input",
             "||g(f(h)) - h||$^2$ (batch mean)"),
-        "target_gap.png": series_figure(
-            runs, ["target_gap"], "target gap: distance from the target a layer received to its activation",
-            "||t - h||$_2$ (batch mean)", skip_output=True),  # the output's gap is in errors.png
+        "target_gap.png": series_figure(  # the output layer's gap is in errors.png
+            runs, "target_gap", "target gap: distance from the target a layer received to its activation",
+            "||t - h||$_2$ (batch mean)", skip_output=True),
         "activations.png": activations_figure(runs),
         "update_norm.png": series_figure(
-            runs, ["update_norm"], "size of the rule's update of W (dL/dW before Adam)", "||dL/dW||$_F$"),
-        "weight_norm.png": series_figure(runs, ["weight_norm"], "size of the forward weights W", "||W||$_F$"),
-        "angle.png": series_figure(runs, ["angle"], "angle between the rule's update and the BP gradient",
-                                   "angle (degrees)", log="never"),
+            runs, "update_norm", "size of the rule's update of W (dL/dW before Adam)", "||dL/dW||$_F$"),
+        "weight_norm.png": series_figure(runs, "weight_norm", "size of the forward weights W", "||W||$_F$"),
+        "angle.png": series_figure(runs, "angle", "angle between the rule's update of W and the BP gradient",
+                                   "angle (degrees)", reference=(90.0, "90 degrees: orthogonal to the BP gradient")),
     }
 
 

@@ -31,7 +31,7 @@ def epoch_end(runs: Sequence[Run]) -> float:
     for run in runs:
         ends += [float(row["epoch"]) for row in run.metrics if "epoch" in row]
         if run.record is not None and run.record.layers and run.record.rows:
-            steps = run.record.coords(run.record.layers[0])["step"]
+            steps = run.coords(run.record.layers[0])["step"]
             ends.append(float(math.ceil((int(steps[-1]) + 1) / (run.steps_per_epoch or 1))))
     return max(ends)
 
@@ -52,63 +52,74 @@ def layer_order(name: str) -> tuple[int, str]:
 
 
 def errors_figure(runs: Sequence[Run]) -> Any:
-    """Train (dashed) and test (solid) error per epoch; beside it, when the runs recorded the
-    output layer's target gap, ||one-hot - softmax||_2 on the training batches step by step
-    (the curve within epochs, e.g. of a 1-epoch run)."""
-    shown = [run for run in runs if run.metrics]
+    """Train (dashed) and test (solid) error after each epoch; beside it, when the runs
+    recorded the output layer's target gap, ||one-hot - softmax||_2 on the training batches
+    per recorded step (the curve within epochs). Runs of one epoch have no per-epoch curve:
+    they get the curve within the epoch alone, with the epoch's errors in the legend."""
     gaps = []  # (run index, run, (epochs, values)) of the output layer's target gap
     for index, run in enumerate(runs):
         gap = run.series("target_gap").get(run.output_layer() or "")
         if gap is not None and np.isfinite(gap[1]).any():
             gaps.append((index, run, gap))
-    if not shown and not gaps:
+    per_epoch = any(len(run.metrics) > 1 for run in runs) or (not gaps and any(run.metrics for run in runs))
+    if not per_epoch and not gaps:
         return None
-    fig, axes = figure(2 if shown and gaps else 1, columns=2, width=5.0, height=3.4)
-    end = epoch_end(runs)
-    if shown:
-        axis = axes[0]
-        plotted = []
-        for index, run in enumerate(runs):
-            if not run.metrics:
-                continue
-            epochs = np.array([row["epoch"] for row in run.metrics], dtype=np.float64)
-            for key, style, marker, name in (("test_error", "-", "o", "test"), ("train_error", "--", "x", "train")):
-                values = np.array([_num(row.get(key)) for row in run.metrics])
-                x, y = keep_finite(epochs, values)
-                if y.size:
-                    axis.plot(x, y, color=colour(index), ls=style, marker=marker, ms=4,
-                              label=f"{run.label}: {name}" if len(runs) > 1 else name)
-                    plotted.append(y)
-        auto_log(axis, plotted)
-        axis.set(ylabel="error (%)", title="error after each epoch (full train and test sets)")
-        if all(len(run.metrics) == 1 for run in shown) and not gaps:
-            axis.text(0.5, 0.5, "one epoch: record the run (--record)\nfor the curve within it",
-                      transform=axis.transAxes, ha="center", va="center", fontsize="small", color="0.4")
-        epoch_axis(axis, end + 0.05)
+    fig, axes = figure(int(per_epoch) + int(bool(gaps)), columns=2, width=5.0, height=3.4)
+    end = epoch_end(runs) + 0.05
+    if per_epoch:
+        _per_epoch_panel(axes[0], runs, end)
+    kinds: list[str] = []
+    owner = None
     if gaps:
         axis = axes[-1]
         spans, owner = shaded_spans(runs)
         for index, run, (x, y) in gaps:
-            line(axis, x, y, color=colour(index), lw=1, label=run.label if len(runs) > 1 else "_nolegend_")
+            label = run.label if len(runs) > 1 else "_nolegend_"
+            if not per_epoch and run.metrics:
+                label = f"{run.label + ': ' if len(runs) > 1 else ''}{_errors_text(run.metrics[-1])}"
+            line(axis, x, y, color=colour(index), lw=1, label=label)
         auto_log(axis, [gap[1] for _, _, gap in gaps])
         axis.set(ylabel="||one-hot - softmax||$_2$ (batch mean)",
                  title="output error on training batches, per recorded step")
-        epoch_axis(axis, end + 0.05)
+        epoch_axis(axis, end)
         kinds = shade_passes([axis], spans)
-        legend(fig, axes, kinds, title=f"shaded: the passes of {owner}" if owner and kinds else None)
-    else:
-        legend(fig, axes)
+    legend(fig, axes, kinds, title=f"shaded: the passes of {owner}" if owner and kinds else None)
     return fig
 
 
-def series_figure(runs: Sequence[Run], probes: Sequence[str], title: str, ylabel: str, log: str = "auto",
-                  skip_output: bool = False) -> Any:
-    """One panel per layer, one colour per run and one line style per probe; log: "auto"
-    (log when the values span decades) or "never"; skip_output: leave out the
-    output layer."""
-    data = [(run, {p: run.series(p) for p in probes}) for run in runs]
+def _per_epoch_panel(axis: Any, runs: Sequence[Run], end: float) -> None:
+    plotted = []
+    for index, run in enumerate(runs):
+        epochs = np.array([row["epoch"] for row in run.metrics], dtype=np.float64)
+        for key, style, marker, name in (("test_error", "-", "o", "test"), ("train_error", "--", "x", "train")):
+            x, y = keep_finite(epochs, np.array([_num(row.get(key)) for row in run.metrics]))
+            if y.size:
+                axis.plot(x, y, color=colour(index), ls=style, marker=marker, ms=4,
+                          label=f"{run.label}: {name}" if len(runs) > 1 else name)
+                plotted.append(y)
+    auto_log(axis, plotted)
+    axis.set(ylabel="error (%)", title="error after each epoch (full train and test sets)")
+    if all(len(run.metrics) <= 1 for run in runs):
+        axis.text(0.5, 0.5, "one epoch: record the run (--record)\nfor the curve within it",
+                  transform=axis.transAxes, ha="center", va="center", fontsize="small", color="0.4")
+    epoch_axis(axis, end)
+
+
+def _errors_text(row: dict[str, Any]) -> str:
+    """e.g. "after epoch 1: test error 57.58 %, train error 58.15 %"."""
+    parts = [f"{name} error {float(row[key]):.2f} %" for key, name in (("test_error", "test"), ("train_error", "train"))
+             if row.get(key) is not None]
+    return f"after epoch {row.get('epoch', '?')}: " + ", ".join(parts)
+
+
+def series_figure(runs: Sequence[Run], probe: str, title: str, ylabel: str, *, skip_output: bool = False,
+                  log: bool = True, reference: tuple[float, str] | None = None) -> Any:
+    """One panel per layer, one colour per run. skip_output: leave out the output layer;
+    log: a log axis where the values span decades; reference: (y, label) of a dotted line,
+    with the y axis from 0 to past it (e.g. 90 degrees for the angle)."""
+    data = [(run, run.series(probe)) for run in runs]
     outputs = {run.output_layer() for run in runs} if skip_output else set()
-    layers = sorted({layer for _, by in data for p in probes for layer, (_, v) in by[p].items()
+    layers = sorted({layer for _, by in data for layer, (_, v) in by.items()
                      if np.isfinite(v).any() and layer not in outputs}, key=layer_order)
     if not layers:
         return None
@@ -118,14 +129,15 @@ def series_figure(runs: Sequence[Run], probes: Sequence[str], title: str, ylabel
     for axis, layer in zip(axes, layers):
         values = []
         for index, (run, by) in enumerate(data):
-            for style, probe in zip(("-", "--", ":"), probes):
-                if layer not in by[probe]:
-                    continue
-                x, y = by[probe][layer]
-                parts = ([run.label] if len(runs) > 1 else []) + ([probe] if len(probes) > 1 else [])
-                line(axis, x, y, color=colour(index), ls=style, lw=1.1, label=": ".join(parts) or "_nolegend_")
+            if layer in by:
+                x, y = by[layer]
+                line(axis, x, y, color=colour(index), lw=1.1, label=run.label if len(runs) > 1 else "_nolegend_")
                 values.append(y[np.isfinite(y)])
-        if log == "auto":
+        if reference is not None:
+            axis.axhline(reference[0], color="0.35", ls=":", lw=1, label=reference[1])
+            top = max([reference[0]] + [float(v.max()) for v in values if v.size])
+            axis.set_ylim(0, top * 1.1)
+        elif log:
             auto_log(axis, values)
         axis.set(title=_title(runs, layer), ylabel=ylabel)
         epoch_axis(axis, end)

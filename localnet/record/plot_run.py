@@ -43,6 +43,7 @@ class Run:
         from .inspect import open_record  # noqa: PLC0415
 
         self.record = open_record(path) if (path / STORE_NAME / "zarr.json").is_file() else None
+        self._coords: dict[str, dict[str, np.ndarray]] = {}
         self.config = self._config()
         schedule = self.config.get("rule", {}).get("schedule")
         self.passes: tuple[StepPlan, ...] = SCHEDULES.get(schedule, ERROR_FEEDBACK) if schedule else ERROR_FEEDBACK
@@ -59,11 +60,17 @@ class Run:
 
     # -- steps and epochs --------------------------------------------------------------
 
+    def coords(self, layer: str) -> dict[str, np.ndarray]:
+        """step, epoch, phase (and example) of a layer's recorded rows, read once."""
+        if layer not in self._coords and self.record is not None:
+            self._coords[layer] = self.record.coords(layer)
+        return self._coords[layer]
+
     def _rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """step, epoch, phase of the recorded rows (empty without a record)."""
         if self.record is None or not self.record.layers:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, str)
-        coords = self.record.coords(self.record.layers[0])
+        coords = self.coords(self.record.layers[0])
         return coords["step"], coords["epoch"], coords["phase"]
 
     def _steps_per_epoch(self) -> int | None:
@@ -132,7 +139,7 @@ class Run:
         if self.record is not None:
             for layer in self.record.layers:
                 if probe in self.record.probes(layer):
-                    steps = self.record.coords(layer)["step"]
+                    steps = self.coords(layer)["step"]
                     out[layer] = (self.epochs(steps), self.record.read(layer, probe).astype(np.float64))
         return out
 
@@ -152,7 +159,7 @@ class Run:
             keep.append(finite)
             if finite.any():
                 values.append(np.nanquantile(flat[finite], levels, axis=1).T)
-        steps = reader.coords(layer)["step"]
+        steps = self.coords(layer)["step"]
         mask = np.concatenate(keep) if keep else np.zeros(0, bool)
         table = np.concatenate(values) if values else np.zeros((0, len(levels)))
         return self.epochs(steps[mask]), table

@@ -93,7 +93,7 @@ def test_inspect_errors_are_one_line(runs, tmp_path):
 def test_plot_one_run_writes_pngs(runs):
     result = invoke(plot, runs["fa"])
     assert result.exit_code == 0, result.output
-    for name in ("errors.png", "angle.png", "activations.png", "norms.png"):
+    for name in ("errors.png", "angle.png", "activations.png", "update_norm.png", "weight_norm.png"):
         path = runs["fa"] / "plots" / name
         assert f"wrote {path}" in result.output and path.read_bytes()[:8] == PNG
 
@@ -102,7 +102,8 @@ def test_plot_overlays_runs(runs, tmp_path):
     out = tmp_path / "compare"
     result = invoke(plot, runs["bp"], runs["fa"], runs["sdtp"], runs["plain"], "--out", out)
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["activations.png", "angle.png", "errors.png", "norms.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["activations.png", "angle.png", "errors.png", "inverse_error.png",
+                                                     "update_norm.png", "weight_norm.png"]
     only_errors = invoke(plot, runs["plain"], "--out", tmp_path / "plain")
     assert only_errors.exit_code == 0 and "skipped angle.png" in only_errors.output
     assert [p.name for p in (tmp_path / "plain").iterdir()] == ["errors.png"]
