@@ -16,7 +16,7 @@ LINES_PER_EPOCH = 10  # a line every 10% of an epoch when the output is not a te
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
     minutes, seconds = divmod(seconds, 60)

@@ -226,3 +226,56 @@ def test_batch_larger_than_the_data_found_is_exit_2(tmp_path, data_dir):
 def test_unknown_dataset_is_exit_2(tmp_path):
     config = write_config(tmp_path, TINY.format(rule="fa").replace('dataset = "mnist"', 'dataset = "cifar100"'))
     assert_one_line_error(invoke("validate", config), "cifar100", "cifar10", code=2)
+
+
+def test_errors_name_where_the_value_came_from(tmp_path, data_dir):
+    """A bad value set on the command line names the option, not the file; one in the file names the file."""
+    config = write_config(tmp_path, TINY.format(rule="bp"))
+    cases = [(["--set", "optim.lr=abc"], "error: --set optim.lr=abc: optim.lr must be float, got str 'abc'"),
+             (["--set", "layers.0.units=-1"], "error: --set layers.0.units=-1: [layers.0] units must be >= 1"),
+             (["--epochs", "0"], "error: --epochs 0: [train] epochs must be >= 1, got 0"),
+             (["--seed", "-2"], "error: --seed -2: seed must be >= 0"),
+             (["--set", "threads=-1"], "error: --set threads=-1: threads must be >= 0")]
+    for args, start in cases:
+        result = invoke("run", config, "--data-dir", data_dir, "--out", tmp_path / "r", *args)
+        assert_one_line_error(result, code=2)
+        assert result.output.strip().startswith(start) and "tiny.toml" not in result.output, result.output
+    in_file = write_config(tmp_path, TINY.format(rule="bp").replace("lr = 0.001", 'lr = "abc"'), "file.toml")
+    result = invoke("validate", in_file, "--set", "optim.beta1=0.5")
+    assert_one_line_error(result, code=2)
+    assert result.output.startswith(f"error: {in_file}: optim.lr must be float"), result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_resume_of_a_finished_run_says_so_and_trains_nothing(tmp_path, data_dir):
+    out = tmp_path / "run"
+    assert invoke("run", write_config(tmp_path, TINY.format(rule="fa")), "--data-dir", data_dir, "--out", out,
+                  "--no-progress").exit_code == 0
+    before = {p.relative_to(out): (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    for extra in ([], ["--epochs", "2"], ["--epochs", "1"]):
+        result = invoke("run", "--resume", out, "--data-dir", data_dir, *extra)
+        assert result.exit_code == 0, result.output
+        (line,) = result.output.splitlines()
+        assert line.startswith(f"{out}: the run is complete (2 epochs trained") and "resuming" not in line
+        assert line.endswith(f"localnet run --resume {out} --epochs 4"), line
+    after = {p.relative_to(out): (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    assert after == before  # nothing trained, nothing rewritten
+    result = invoke("run", "--resume", out, "--data-dir", data_dir, "--epochs", "0")
+    assert_one_line_error(result, "--epochs 0", "epochs must be >= 1", code=2)
+
+
+def test_validate_warns_that_a_cupy_config_fails_here_without_cupy(tmp_path):
+    try:
+        import cupy  # noqa: F401
+
+        pytest.skip("CuPy is installed here")
+    except ImportError:
+        pass
+    config = write_config(tmp_path, TINY.format(rule="bp").replace('name = "tiny"', 'name = "tiny"\nbackend = "cupy"'))
+    result = invoke("validate", config)
+    assert result.exit_code == 0, result.output
+    warning, ok = result.output.splitlines()
+    assert warning.startswith(f"warning: {config}: `localnet run` will fail on this machine: backend 'cupy' needs CuPy")
+    assert ok.startswith(f"{config}: ok")
+    bad = write_config(tmp_path, config.read_text().replace("units = 12", "units = -1"), "bad.toml")
+    assert_one_line_error(invoke("validate", bad), "units", code=2)  # a bad config still fails, as before

@@ -241,15 +241,19 @@ def test_corrupt_checkpoint_is_detected_and_resume_falls_back(tmp_path, data40, 
     assert (cut / "checkpoints" / (names[-1] + ".corrupt")).exists()  # moved aside, kept for a post-mortem
     _same_params_and_metrics(tmp_path / "straight", cut)
 
-    # The two newest broken: back to the oldest. All broken: one error line, exit 1.
+    # The two newest broken: back to the oldest. All broken: one error line, exit 1. (Without
+    # its summary the finished run counts as unfinished again: --resume trains.)
     for name in names[1:]:
         damage(cut / "checkpoints" / name)
+    (cut / "params.npz").unlink()
+    (cut / "summary.json").unlink()
     result = _cli("run", "--resume", cut, "--data-dir", data40, "--no-progress")
     assert result.exit_code == 0 and f"from {names[0]}" in result.output, result.output
     assert result.output.count("warning: skipping checkpoint") == 2
     _same_params_and_metrics(tmp_path / "straight", cut)
     for name in names:
         damage(cut / "checkpoints" / name)
+    (cut / "summary.json").unlink()
     _one_error_line(_cli("run", "--resume", cut, "--data-dir", data40, "--no-progress"), "no valid checkpoint", code=1)
 
 
@@ -485,5 +489,5 @@ def test_forced_rerun_leaves_no_checkpoint_of_the_old_run(tmp_path, data40):
                   "--set", "train.checkpoint_every=0")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["ckpt-0000000005.npz"]
-    resumed = _cli("run", "--resume", out, "--data-dir", data40, "--no-progress")
+    resumed = _cli("run", "--resume", out, "--data-dir", data40, "--no-progress", "--epochs", "2")
     assert "from ckpt-0000000005.npz" in resumed.output and resumed.exit_code == 0, resumed.output
