@@ -51,7 +51,7 @@ def build_figures(runs: Sequence[Run]) -> dict[str, Any]:
             runs, "inverse_error", "inverse reconstruction error: how well g_l undoes f_l on the layer's input",
             "||g(f(h)) - h||$^2$ (batch mean)"),
         "target_gap.png": series_figure(  # the output layer's gap is in errors.png
-            runs, "target_gap", "target gap: distance from the target a layer received to its activation",
+            runs, "target_gap", "target gap of the hidden layers: distance from the target received to the activation",
             "||t - h||$_2$ (batch mean)", skip_output=True),
         "activations.png": activations_figure(runs),
         "update_norm.png": series_figure(

@@ -136,7 +136,7 @@ def series_figure(runs: Sequence[Run], probe: str, title: str, ylabel: str, *, s
         if reference is not None:
             axis.axhline(reference[0], color="0.35", ls=":", lw=1, label=reference[1])
             top = max([reference[0]] + [float(v.max()) for v in values if v.size])
-            axis.set_ylim(0, top * 1.1)
+            axis.set_ylim(-0.03 * top, top * 1.1)  # a line at 0 (the output layer's delta rule) stays visible
         elif log:
             auto_log(axis, values)
         axis.set(title=_title(runs, layer), ylabel=ylabel)
