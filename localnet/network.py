@@ -7,10 +7,9 @@ carries a kind its sender emits and its receiver consumes, and every consumed ki
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
-
-import numpy as np
 
 from .backend import Backend
 from .config import RunConfig
@@ -113,7 +112,7 @@ def build_network(config: RunConfig, backend: Backend, input_shape: Sequence[int
         shape = layer.out_shape
 
     channels = [Channel(INPUT, infos[0].name, "forward")]
-    channels += [Channel(a.name, b.name, "forward") for a, b in zip(infos, infos[1:])]
+    channels += [Channel(a.name, b.name, "forward") for a, b in itertools.pairwise(infos)]
     channels += [Channel(infos[-1].name, Readout.name, "forward"), Channel(INPUT, infos[-1].name, "target")]
     channels += rule.channels(infos)
     check_wiring(rule, infos, channels)

@@ -57,7 +57,7 @@ def format_plan(rows: list[LayerPlan], batch: int, backend_note: str) -> str:
     lines = [f"{'layer':<8} {'type':<17} {'output shape':<15} {'params':>11} {'weights':>9} {'feedback':>9} "
              f"{'adam':>9} {'acts@' + str(batch):>9}  (MiB)"]
     for r in rows:
-        lines.append(f"{r.name:<8} {r.kind:<17} {str(r.out_shape):<15} {r.parameters:>11,} {mib(r.weights)} "
+        lines.append(f"{r.name:<8} {r.kind:<17} {r.out_shape!s:<15} {r.parameters:>11,} {mib(r.weights)} "
                      f"{mib(r.feedback)} {mib(r.optimizer)} {mib(r.activations)}")
     total = [sum(getattr(r, f) for r in rows) for f in ("parameters", "weights", "feedback", "optimizer", "activations")]
     lines.append(f"{'total':<8} {'':<17} {'':<15} {total[0]:>11,} {mib(total[1])} {mib(total[2])} {mib(total[3])} "
@@ -88,7 +88,7 @@ def estimate_layers(config: Any, input_shape: Sequence[int]) -> list[LayerEstima
     a layer type has none. A layer that cannot apply to its input (a patch layer on a flat
     input, a kernel larger than the image) is a ConfigError naming it.
     """
-    from .registry import LAYERS  # noqa: PLC0415
+    from .registry import LAYERS
 
     rows, shape = [], tuple(int(n) for n in input_shape)
     for index, spec in enumerate(config.layers):
@@ -120,7 +120,7 @@ def physical_memory(backend: str = "numpy") -> int | None:
     limit when lower (numpy), the GPU's (CuPy, when one answers); None when unknown."""
     if backend == "cupy":
         try:
-            import cupy  # noqa: PLC0415
+            import cupy
 
             return int(cupy.cuda.Device().mem_info[1])
         except Exception:  # noqa: BLE001 - no CuPy or no GPU: fall back to the host
@@ -182,7 +182,7 @@ def build_checked(config: Any, backend: Any, input_shape: Sequence[int], num_cla
                   limit: int | None = None) -> Network:
     """`build_network` after `check_memory`; what odd values still make numpy raise while
     building (ValueError, OverflowError, MemoryError) becomes a one-line ConfigError."""
-    from .network import build_network  # noqa: PLC0415
+    from .network import build_network
 
     check_memory(config, input_shape, limit, backend.name)
     try:

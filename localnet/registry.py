@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import difflib
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .layers.base import Layer
+    from .rules.base import Rule
 
 T = TypeVar("T")
 
@@ -59,6 +63,6 @@ class Registry(Generic[T]):
             ) from None
 
 
-LAYERS: Registry[type] = Registry("layer type")
-RULES: Registry[type] = Registry("learning rule")
+LAYERS: Registry[type[Layer]] = Registry("layer type")
+RULES: Registry[type[Rule]] = Registry("learning rule")
 ACTIVATIONS: Registry[type] = Registry("activation")

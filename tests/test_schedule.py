@@ -7,14 +7,22 @@ import dataclasses
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from helpers import random_batch, tiny_config
+
 from localnet.backend import get_backend
 from localnet.cli import main
 from localnet.network import build_network
 from localnet.registry import RULES
+from localnet.schedule import (
+    ALTERNATING,
+    FEEDBACK,
+    FORWARD,
+    INVERSE,
+    PARALLEL,
+    TARGET,
+    Phase,
+)
 from localnet.testing import rule_names
-from localnet.schedule import ALTERNATING, FEEDBACK, FORWARD, INVERSE, PARALLEL, TARGET, Phase
 
 
 def test_plans():

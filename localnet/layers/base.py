@@ -43,6 +43,7 @@ class Layer:
         self.xp = backend.xp
         self.params: dict[str, Any] = {}
         self.out_shape: tuple[int, ...] = ()
+        self.activation: Any = None  # sigma, with .derivative(xp, a, h); set by subclasses
 
     def forward(self, x: Any, keep: bool = False) -> tuple[Any, Any]:
         """(a, h): the pre-activation and the activation for a batch x.

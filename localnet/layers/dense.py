@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -40,7 +40,7 @@ class DenseSpec:
 
 @LAYERS.register("dense")
 class Dense(Layer):
-    Spec = DenseSpec
+    Spec: ClassVar[type] = DenseSpec
 
     @classmethod
     def example(cls) -> tuple[Any, tuple[int, ...]]:

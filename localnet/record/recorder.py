@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -104,7 +104,7 @@ class Recorder:
                 **kwargs: Any) -> Recorder:
         """A recorder for a RunConfig (record: defaults to run_config.record), with the
         resolved config, the run name and the rule in the store's root attributes."""
-        from ..config import config_to_dict  # noqa: PLC0415
+        from ..config import config_to_dict
 
         resolved = config_to_dict(run_config)
         record = record if record is not None else run_config.record
@@ -302,8 +302,8 @@ class Recorder:
                 self._pool.shutdown()
         self.writer.set_attrs(complete=complete, cost=self.cost())
 
-    def __enter__(self) -> Recorder:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: Any, *_: Any) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         self.close(complete=kind is None)

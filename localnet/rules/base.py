@@ -17,6 +17,7 @@ suites (localnet/testing/):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -95,7 +96,7 @@ class Rule:
 
     def channels(self, layers: Sequence[LayerInfo]) -> list[Channel]:
         """Feedback/target channels beyond the forward chain. Default: each layer to the one below."""
-        return [Channel(upper.name, lower.name, "feedback") for lower, upper in zip(layers, layers[1:])]
+        return [Channel(upper.name, lower.name, "feedback") for lower, upper in itertools.pairwise(layers)]
 
     def init_state(self, info: LayerInfo, init: StateInit) -> RuleState:
         """The state the rule keeps at layer `info` (none by default)."""

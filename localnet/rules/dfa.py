@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..messages import Channel, Message
 from ..registry import RULES
@@ -25,7 +26,8 @@ class DFAOptions(RandomFeedbackOptions):
 @RULES.register("dfa")
 class DFA(Rule):
     Options = DFAOptions
-    emits = {"hidden": frozenset({"forward"}), "output": frozenset({"forward", "feedback"})}
+    emits: ClassVar[dict[str, frozenset[str]]] = {
+        "hidden": frozenset({"forward"}), "output": frozenset({"forward", "feedback"})}
 
     def channels(self, layers: Sequence[LayerInfo]) -> list[Channel]:
         output = layers[-1]

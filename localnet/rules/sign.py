@@ -14,6 +14,7 @@ batch normalisation).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..messages import Message
 from ..registry import RULES
@@ -44,7 +45,7 @@ class SignSymmetry(Rule):
             delta = label_delta(view, message)
         else:  # hidden layer: the sign-feedback error from above
             delta = message.payload * layer.derivative(view.a, view.h)
-        messages = ()
+        messages: tuple[tuple[str, Any], ...] = ()
         if "feedback" in view.sends:  # sign(W) of the forward pass, before this step's update
             W = view.params.get("W")  # None for a parameter-free layer, whose transpose reshapes
             matrix = None if W is None else layer.xp.sign(W) * layer.xp.asarray(self.options.feedback_scale, W.dtype)

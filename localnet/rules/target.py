@@ -27,6 +27,7 @@ and the builder refuses it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -92,8 +93,8 @@ INVERSE = ParamGroup("inverse", "inverse_optim")
 class TargetRule(Rule):
     """Base for rules that send targets down and train learned inverses."""
 
-    consumes = {"hidden": frozenset({"forward", "target"}), "output": frozenset({"forward", "target"})}
-    emits = {"hidden": frozenset({"forward", "target"}), "output": frozenset({"forward", "target"})}
+    consumes: ClassVar[dict[str, frozenset[str]]] = {"hidden": frozenset({"forward", "target"}), "output": frozenset({"forward", "target"})}
+    emits: ClassVar[dict[str, frozenset[str]]] = {"hidden": frozenset({"forward", "target"}), "output": frozenset({"forward", "target"})}
     modifies = (FORWARD, INVERSE)
     probes = ("inverse_error",)
     #: whether the output layer holds an inverse (not DTP, whose penultimate target is a gradient step)
@@ -103,7 +104,7 @@ class TargetRule(Rule):
         return SCHEDULES[self.options.schedule]
 
     def channels(self, layers: Sequence[LayerInfo]) -> list[Channel]:
-        return [Channel(upper.name, lower.name, "target") for lower, upper in zip(layers, layers[1:])]
+        return [Channel(upper.name, lower.name, "target") for lower, upper in itertools.pairwise(layers)]
 
     def needs_exact_inverse(self, info: LayerInfo) -> bool:
         # Above the first layer every layer passes targets down: by a learned inverse of its
@@ -180,8 +181,8 @@ class TargetRule(Rule):
     def handle(self, view: LocalView, message: Message) -> Reply:
         layer = view.layer
         if view.role == "output":
-            out = self.output_target(view, message.payload) if "target" in view.sends else []
-            return Reply(tuple(out), {"forward": layer.weight_grads(view.x, label_delta(view, message))})
+            target = self.output_target(view, message.payload) if "target" in view.sends else []
+            return Reply(tuple(target), {"forward": layer.weight_grads(view.x, label_delta(view, message))})
         out = (("target", self.propagate(view, message.payload)),) if "target" in view.sends else ()
         d = loss_gradient(2 * (view.h - message.payload), self.options.local_loss) * layer.derivative(view.a, view.h)
         return Reply(out, {"forward": layer.weight_grads(view.x, d)})

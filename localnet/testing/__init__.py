@@ -21,10 +21,26 @@ allocates; a config survives a TOML round trip.
 from __future__ import annotations
 
 from ..backend import Backend
-from .checks import (allocated_bytes, check_adjoint, check_declarations, check_dfa_equals_bp, check_fa_equals_bp,
-                     check_plan, check_round_trip, check_updates)
+from .checks import (
+    allocated_bytes,
+    check_adjoint,
+    check_declarations,
+    check_dfa_equals_bp,
+    check_fa_equals_bp,
+    check_plan,
+    check_round_trip,
+    check_updates,
+)
 from .locality import differing_hops, locality_violations, overwrite_forward_weights
-from .nets import example_batch, example_config, example_layers, example_network, layer_types, registered, rule_names
+from .nets import (
+    example_batch,
+    example_config,
+    example_layers,
+    example_network,
+    layer_types,
+    registered,
+    rule_names,
+)
 
 __all__ = ["allocated_bytes", "check_adjoint", "check_declarations", "check_dfa_equals_bp", "check_fa_equals_bp",
            "check_plan", "check_round_trip", "check_updates", "conformance_problems", "differing_hops",

@@ -28,14 +28,14 @@ SMALL_OPTIONS = {"aux_units": 3}
 
 def layer_types() -> tuple[str, ...]:
     """Every registered layer type (importing the package registers the built-in ones)."""
-    from .. import layers  # noqa: F401, PLC0415
+    from .. import layers  # noqa: F401
 
     return LAYERS.names()
 
 
 def rule_names() -> tuple[str, ...]:
     """Every registered learning rule."""
-    from .. import rules  # noqa: F401, PLC0415
+    from .. import rules  # noqa: F401
 
     return RULES.names()
 
@@ -48,7 +48,7 @@ def example_layers(kind: str) -> tuple[list[dict[str, Any]], tuple[int, ...]]:
     """([[layers]] tables, input unit shape) of a small network exercising layer type `kind`."""
     layer_types()
     spec, in_shape = LAYERS.get(kind).example()
-    if getattr(spec, "is_output", False):
+    if LAYERS.get(kind).is_output:
         return [{"type": "dense", "units": 4}, {"type": "dense", "units": 4}, _table(kind, spec)], tuple(in_shape)
     tables = [_table(kind, spec)]
     out_shape = spec.estimate(tuple(in_shape))[0]

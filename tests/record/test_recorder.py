@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from record.recording_helpers import ALL_PROBES, small_config, train
 
-from localnet.typed import Problems, build_dataclass
 from localnet.errors import ConfigError
 from localnet.record import DEFAULT_PROBES, RecordConfig, RecordReader
 from localnet.registry import RULES as REGISTRY
 from localnet.testing import rule_names
+from localnet.typed import Problems, build_dataclass
 
 #: every registered rule, TP rules on the parallel schedule (dtp on the alternating one, to
 #: have both), AO-SDTP's auxiliary output small
@@ -90,10 +90,10 @@ def test_derived_series_mean_what_they_say(tmp_path):
             expected[(node.name, step)] = (node.h.mean(), node.h.std(), np.linalg.norm(node.grads["W"]),
                                            np.linalg.norm(node.params["W"]))
 
+    from record.recording_helpers import synthetic_arrays
+
     from localnet import Trainer, build_network, get_backend
     from localnet.record import Recorder
-
-    from record.recording_helpers import synthetic_arrays
 
     backend = get_backend("numpy", "float32")
     network = build_network(config, backend, (28, 28), 10)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import random_batch, tiny_config
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import random_batch, tiny_config
 from localnet.network import build_network
 
 ACTIVATIONS = ["tanh", "identity", "relu", "sigmoid"]

@@ -6,10 +6,10 @@ import dataclasses
 
 import numpy as np
 import pytest
+from helpers import random_batch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import random_batch
 from localnet.backend import get_backend
 from localnet.config import parse_config
 from localnet.network import build_network

@@ -7,10 +7,10 @@ import copy
 
 import numpy as np
 import torch
+from helpers import random_batch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import random_batch
 from localnet.config import parse_config
 from localnet.network import build_network
 from localnet.registry import RULES as REGISTRY

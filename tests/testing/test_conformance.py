@@ -7,13 +7,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from localnet.testing import (check_adjoint, check_declarations, check_dfa_equals_bp, check_fa_equals_bp, check_plan,
-                              check_round_trip, check_updates, layer_types, locality_violations, rule_names)
+from localnet.testing import (
+    check_adjoint,
+    check_declarations,
+    check_dfa_equals_bp,
+    check_fa_equals_bp,
+    check_plan,
+    check_round_trip,
+    check_updates,
+    layer_types,
+    locality_violations,
+    rule_names,
+)
 
 RULES = rule_names()
 LAYER_TYPES = layer_types()
 few = settings(max_examples=4, deadline=None)
-cases = dict(seed=st.integers(0, 2**16), batch=st.integers(1, 4))
+cases = {"seed": st.integers(0, 2**16), "batch": st.integers(1, 4)}
 
 
 @pytest.mark.parametrize("rule", RULES)

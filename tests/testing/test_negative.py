@@ -19,7 +19,13 @@ from localnet.rules.base import LayerInfo, RandomFeedbackOptions
 from localnet.rules.contract import Reply
 from localnet.rules.fa import FA
 from localnet.rules.sign import SignOptions, SignSymmetry
-from localnet.testing import check_updates, layer_types, locality_violations, registered, rule_names
+from localnet.testing import (
+    check_updates,
+    layer_types,
+    locality_violations,
+    registered,
+    rule_names,
+)
 
 TRANSPORTING = [r for r in rule_names() if RULES.get(r).transports_weights != "never"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from testing.digests import ROOT, TABLE, digest
 
 TABLE_DATA = json.loads(TABLE.read_text())
