@@ -67,11 +67,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 1), help="processes at a time")
     parser.add_argument("--epochs", type=int, help="override train.epochs for every run (default: each config's)")
     parser.add_argument("--data-dir", help="passed to every run (default: the usual resolution)")
+    parser.add_argument("--threads", type=int, help="BLAS threads of every run (localnet run --threads; default 1)")
     args = parser.parse_args(argv)
     rules = [r.strip() for r in args.rules.split(",") if r.strip()] if args.rules else None
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     extra = ["--epochs", str(args.epochs)] if args.epochs is not None else []
     extra += ["--data-dir", args.data_dir] if args.data_dir else []
+    extra += ["--threads", str(args.threads)] if args.threads is not None else []
     print(reproduce(args.grid, args.out or Path("runs") / f"repro-{args.grid}", seeds, args.jobs, extra, rules), end="")
 
 

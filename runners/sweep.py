@@ -9,10 +9,10 @@ shipped, e.g. "shipped:"). Every (variant, seed) becomes one `localnet run` proc
 OUT/NAME-sSEED (its log next to it); runs already finished there are skipped and an
 unfinished one with a checkpoint continues from it (`localnet run --resume`), so a stopped
 sweep resumes where it was. A run directory belongs to its variant's name: to change a
-variant's settings, give it a new name. Each process is pinned to one BLAS thread
-(OPENBLAS_NUM_THREADS=1 and friends): on a small machine, several multi-threaded numpy
-processes oversubscribe the cores and run many times slower. When all are done, the
-table of `runners.report` is printed (and written to OUT/report.md).
+variant's settings, give it a new name. Each process trains on `--threads` BLAS threads
+(passed to `localnet run --threads`; default: localnet's, 1): several multi-threaded numpy
+processes on a small machine oversubscribe the cores and run many times slower. When all
+are done, the table of `runners.report` is printed (and written to OUT/report.md).
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .report import load_run, table
-
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -93,9 +91,9 @@ def run_sweep(config: Path, out: Path, variants: list[tuple[str, tuple[str, ...]
 
 def run_jobs(todo: list[tuple[Job, Path]], out: Path, jobs: int, extra: list[str]) -> None:
     """Run each (job, its config) whose run is not finished, `jobs` processes at a time, each
-    logging to OUT/RUN.log; a job with a checkpoint resumes. Prints a line as each starts and ends."""
+    logging to OUT/RUN.log; a job with a checkpoint resumes. Prints a line as each starts and ends.
+    extra: `localnet run` options for every job (--epochs, --data-dir, --threads)."""
     out.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **{var: "1" for var in THREAD_VARS}}
     pending = [(job, config) for job, config in todo if not finished(job.run_dir)]
     running: list[tuple[Job, subprocess.Popen, object]] = []
     while pending or running:
@@ -105,7 +103,7 @@ def run_jobs(todo: list[tuple[Job, Path]], out: Path, jobs: int, extra: list[str
             log = open(out / f"{job.run_dir.name}.log", "a")  # noqa: SIM115 - closed when it ends
             print(f"{how} {job.run_dir.name}: {' '.join(job.overrides) or '(as shipped)'}", flush=True)
             running.append((job, subprocess.Popen(job.command(config, extra), stdout=log,
-                                                  stderr=subprocess.STDOUT, env=env), log))
+                                                  stderr=subprocess.STDOUT), log))
         time.sleep(2)
         for entry in list(running):
             job, process, log = entry
@@ -125,6 +123,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 1)), help="processes at a time")
     parser.add_argument("--epochs", type=int, help="override train.epochs for every run")
     parser.add_argument("--data-dir", help="passed to every run (default: the usual resolution)")
+    parser.add_argument("--threads", type=int, help="BLAS threads of every run (localnet run --threads; default 1)")
     args = parser.parse_args()
     if not args.config.is_file():
         raise SystemExit(f"error: config {args.config} does not exist")
@@ -132,6 +131,7 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     extra = ["--epochs", str(args.epochs)] if args.epochs is not None else []
     extra += ["--data-dir", args.data_dir] if args.data_dir else []
+    extra += ["--threads", str(args.threads)] if args.threads is not None else []
     dirs = run_sweep(args.config, args.out, variants, seeds, args.jobs, extra)
     done = [load_run(d) for d in dirs if finished(d)]
     report = table(done) if done else "(no finished runs)"

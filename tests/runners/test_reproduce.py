@@ -44,3 +44,12 @@ def test_grid_and_rule_selection_errors_name_the_choices(grid):
         grid_configs("mnist_fc", ["bp", "dtp"], models)
     with pytest.raises(SystemExit, match="no mnist_lc_"):
         grid_configs("mnist_lc", None, models)
+
+
+def test_threads_are_passed_to_every_run(monkeypatch, capsys):
+    import runners.reproduce as module
+
+    seen = []
+    monkeypatch.setattr(module, "reproduce", lambda grid, out, seeds, jobs, extra, rules: seen.append(extra) or "")
+    module.main(["mnist_fc", "--threads", "3", "--epochs", "1"])
+    assert seen == [["--epochs", "1", "--threads", "3"]]

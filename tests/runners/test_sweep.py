@@ -58,3 +58,22 @@ def test_an_unfinished_run_resumes_from_its_checkpoint(tmp_path, capsys):
                 for line in (run / "metrics.jsonl").read_text().splitlines()]
 
     assert len(rows(cut)) == 2 and rows(cut) == rows(straight)
+
+
+def test_threads_reach_every_run_and_its_resume(tmp_path, monkeypatch):
+    """--threads is passed on to `localnet run` (not set through environment variables):
+    each run states it first, saves it, and a resumed run gets it too."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    data = tmp_path / "mnist"
+    write_synthetic_mnist(data, n_train=32, n_test=16)
+    config = tmp_path / "tiny.toml"
+    config.write_text(CONFIG)
+    extra = ["--data-dir", str(data), "--threads", "2"]
+    (run,) = run_sweep(config, tmp_path / "out", [("a", ())], [0], jobs=1, extra=[*extra, "--epochs", "1"])
+    log = tmp_path / "out" / "a-s0.log"
+    assert log.read_text().startswith("run tiny: 2 threads,"), log.read_text()
+    assert "threads = 2" in (run / "config.toml").read_text()
+    (run / "summary.json").unlink()
+    run_sweep(config, tmp_path / "out", [("a", ())], [0], jobs=1, extra=[*extra, "--epochs", "2"])
+    assert log.read_text().count("run tiny: 2 threads,") == 2
