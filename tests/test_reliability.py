@@ -491,3 +491,58 @@ def test_forced_rerun_leaves_no_checkpoint_of_the_old_run(tmp_path, data40):
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["ckpt-0000000005.npz"]
     resumed = _cli("run", "--resume", out, "--data-dir", data40, "--no-progress", "--epochs", "2")
     assert "from ckpt-0000000005.npz" in resumed.output and resumed.exit_code == 0, resumed.output
+
+
+def test_a_stop_during_evaluation_checkpoints_the_finished_epoch_and_resume_evaluates(tmp_path, data40, monkeypatch):
+    """A signal that lands while an epoch is evaluated: every step of that epoch is in the
+    checkpoint, the resume only evaluates it (no step is run twice) and ends bit-identical."""
+    import json
+
+    import localnet.train as train
+    from localnet.config import load_config
+    from localnet.errors import Interrupted
+    from localnet.run import resume_experiment, run_experiment
+
+    config_path = tmp_path / "small.toml"
+    config_path.write_text(small_run_toml(0.01, 0))
+    config = load_config(config_path)
+    quiet = lambda line: None  # noqa: E731
+    run_experiment(config, str(data40), tmp_path / "straight", echo=quiet)
+    original, calls = train.Trainer.evaluate, []
+
+    def evaluate(self, x, y):
+        calls.append(self.step_count)
+        if len(calls) == 3:  # the first evaluation of epoch 2 (after step 10)
+            self.stop_requested = True
+        return original(self, x, y)
+
+    monkeypatch.setattr(train.Trainer, "evaluate", evaluate)
+    with pytest.raises(Interrupted, match=r"checkpoint saved at step 10; continue with: localnet run --resume") as err:
+        run_experiment(config, str(data40), tmp_path / "cut", echo=quiet)
+    assert err.value.exit_code == 130
+    assert sorted(p.name for p in (tmp_path / "cut" / "checkpoints").glob("*.npz"))[-1] == "ckpt-0000000010.npz"
+    monkeypatch.setattr(train.Trainer, "evaluate", original)
+    lines: list[str] = []
+    resume_experiment(tmp_path / "cut", str(data40), echo=lines.append)
+    (epoch_line,) = [line for line in lines if line.startswith("epoch   2/")]
+    assert "no steps left; resumed at 40 of 40 examples" in epoch_line, lines
+    _same_params_and_metrics(tmp_path / "straight", tmp_path / "cut")
+    assert json.loads((tmp_path / "cut" / "summary.json").read_text())["epochs"] == 2
+
+
+def test_the_first_signal_asks_for_a_stop_and_a_second_stops_at_once():
+    import signal
+
+    from localnet.run import _stop_on_signals
+
+    class Trainer:
+        stop_requested = False
+
+    trainer = Trainer()
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), _stop_on_signals(trainer) as received:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert trainer.stop_requested and received == [signal.SIGTERM]
+        os.kill(os.getpid(), signal.SIGINT)  # the handler raises here
+        raise AssertionError("a second signal must interrupt")
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before  # restored
