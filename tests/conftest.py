@@ -41,3 +41,12 @@ def backend64(request):
 def xp_backend(request):
     """A float32 backend (numpy, and CuPy where present)."""
     return get_backend(request.param, "float32")
+
+
+@pytest.fixture(params=[pytest.param(("numpy", "float32"), id="numpy-float32"),
+                        pytest.param(("numpy", "float64"), id="numpy-float64"),
+                        *(pytest.param(("cupy", dtype), id=f"cupy-{dtype}", marks=BACKEND_PARAMS[1].marks)
+                          for dtype in ("float32", "float64"))], scope="session")
+def any_backend(request):
+    """Every backend in both dtypes, for checks that hold bit for bit in any precision."""
+    return get_backend(*request.param)
