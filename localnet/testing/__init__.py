@@ -12,7 +12,7 @@ call the checks with its name, e.g. in a pytest test::
         assert conformance_problems("my_rule", get_backend("numpy", "float64")) == []
 
 The checks: declarations are well formed; locality per hop against the declared transport
-(`locality_violations`); every layer with weights (and every learned state group) gets a
+(`locality_violations`); handlers change no array (they return gradients); every layer with weights (and every learned state group) gets a
 non-zero update; the adjoint identity and exact inverses of every layer type; FA with B = W
 and DFA on one hidden layer with B = W^T equal localnet's bp; `plan` counts what the build
 allocates; a config survives a TOML round trip.
@@ -28,6 +28,7 @@ from .checks import (
     check_dfa_equals_bp,
     check_fa_equals_bp,
     check_plan,
+    check_pure,
     check_round_trip,
     check_updates,
 )
@@ -43,7 +44,7 @@ from .nets import (
 )
 
 __all__ = ["allocated_bytes", "check_adjoint", "check_declarations", "check_dfa_equals_bp", "check_fa_equals_bp",
-           "check_plan", "check_round_trip", "check_updates", "conformance_problems", "differing_hops",
+           "check_plan", "check_pure", "check_round_trip", "check_updates", "conformance_problems", "differing_hops",
            "example_batch", "example_config", "example_layers", "example_network", "layer_types",
            "locality_violations", "overwrite_forward_weights", "registered", "rule_names"]
 
@@ -54,6 +55,7 @@ def conformance_problems(rule: str, backend: Backend, seed: int = 0) -> list[str
     for check, args in [(check_declarations, (rule,))] + [
             (c, a) for kind in layer_types() for c, a in (
                 (locality_violations, (rule, kind, backend, seed)), (check_updates, (rule, kind, backend, seed)),
+                (check_pure, (rule, kind, backend, seed)),
                 (check_plan, (rule, kind, backend)), (check_round_trip, (rule, kind)))]:
         try:
             found = check(*args)

@@ -64,6 +64,29 @@ def check_updates(rule: str, kind: str, backend: Backend, seed: int = 0, batch: 
                 f"{rule} on {kind}: {node.name}'s {group} group got no or a zero update"
 
 
+def check_pure(rule: str, kind: str, backend: Backend, seed: int = 0, batch: int = 3) -> None:
+    """A step of every pass in which the rule's handlers (`handle`, `after_forward`) change no
+    parameter and no state array of any layer: they return gradients, the node applies them."""
+    net, in_shape = example_network(rule, kind, backend, seed)
+    x, onehot = example_batch(backend, in_shape, batch, seed)
+
+    def arrays() -> dict[str, Any]:
+        return {key: backend.to_host(value).copy() for key, value in net.parameters().items()}
+
+    def watched(method: Any, what: str) -> Any:
+        def call(view: Any, message: Any) -> Any:
+            before = arrays()
+            reply = method(view, message)
+            for key, value in arrays().items():
+                assert np.array_equal(value, before[key]), f"{rule} on {kind}: {what} at {view.name} changed {key}"
+            return reply
+        return call
+
+    net.rule.handle = watched(net.rule.handle, "handle")  # type: ignore[method-assign]
+    net.rule.after_forward = watched(net.rule.after_forward, "after_forward")  # type: ignore[method-assign]
+    train_step(net, x, onehot)
+
+
 def check_adjoint(kind: str, backend: Backend, seed: int = 0, batch: int = 3) -> None:
     """<affine(x, M, 0), d> == <x, transpose(d, M)> and <affine(x, G, 0), d> == <G, dL/dW>,
     <affine(0, 0, c), d> == <c, dL/db>; an exact inverse undoes forward bit for bit."""

@@ -17,6 +17,7 @@ from localnet.testing import (
     check_dfa_equals_bp,
     check_fa_equals_bp,
     check_plan,
+    check_pure,
     check_round_trip,
     check_updates,
     layer_types,
@@ -49,6 +50,12 @@ def test_locality_per_hop_against_the_declared_transport(rule, kind, any_backend
 @given(**cases)
 def test_every_update_is_nonzero(rule, kind, any_backend, seed, batch):
     check_updates(rule, kind, any_backend, seed, batch)
+
+
+@pytest.mark.parametrize("kind", LAYER_TYPES)
+@pytest.mark.parametrize("rule", RULES)
+def test_handlers_mutate_nothing(rule, kind, any_backend):
+    check_pure(rule, kind, any_backend)
 
 
 @pytest.mark.parametrize("kind", LAYER_TYPES)

@@ -20,6 +20,7 @@ from localnet.rules.contract import Reply
 from localnet.rules.fa import FA
 from localnet.rules.sign import SignOptions, SignSymmetry
 from localnet.testing import (
+    check_pure,
     check_updates,
     layer_types,
     locality_violations,
@@ -113,6 +114,28 @@ class Lazy(FA):
 def test_a_rule_that_leaves_a_layer_unchanged_is_caught(backend64):
     with registered(RULES, "lazy_fixture", Lazy), pytest.raises(AssertionError, match="was not updated"):
         check_updates("lazy_fixture", "dense", backend64)
+
+
+@dataclass(frozen=True)
+class EagerOptions(RandomFeedbackOptions):
+    """A fixture's own options class."""
+
+
+class Eager(FA):
+    """FA that applies its own update in the handler instead of returning the gradients."""
+
+    Options = EagerOptions
+
+    def handle(self, view, message):
+        reply = super().handle(view, message)
+        for key, grad in reply.grads["forward"].items():
+            view.params[key][...] -= 1e-3 * grad  # writes the layer's W, b itself
+        return Reply(reply.messages, {})
+
+
+def test_a_handler_that_writes_parameters_is_caught(backend64):
+    with registered(RULES, "eager_fixture", Eager), pytest.raises(AssertionError, match="handle at layer.* changed"):
+        check_pure("eager_fixture", "dense", backend64)
 
 
 @dataclass(frozen=True)
