@@ -28,12 +28,12 @@ from .plot_run import RUN_FILES, Run
 #: file name -> why it may be missing (printed as "skipped NAME (WHY)").
 FIGURES = {
     "errors.png": "no metrics.jsonl rows and no recorded output gap yet",
-    "inverse_error.png": "no run recorded inverse_error: a TP rule with the probe (a default)",
-    "target_gap.png": "no run recorded target_gap below the output layer: a TP rule with the probe (a default)",
+    "inverse_error.png": "no layer has an inverse; TP rules record inverse_error by default",
+    "target_gap.png": "no hidden layer received targets; TP rules record target_gap by default",
     "activations.png": "no run recorded forward or act_mean",
     "update_norm.png": "no run recorded update_norm",
     "weight_norm.png": "no run recorded weight_norm",
-    "angle.png": "no run recorded the angle: record.angle = true (--record-angle)",
+    "angle.png": "no run recorded the angle: --record-angle, or record.angle = true",
 }
 
 
