@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+#: requirements the check does without, and why (they are reported, not fatal)
+TOLERATED = {"ray": "only the sweep's Ray runner needs it (its test is slow, not gpu); too large to carry as a wheel"}
 CIFAR_LC_LAYERS = [((32, 32, 3), 5, 64, 2), ((16, 16, 64), 5, 128, 2), ((8, 8, 128), 3, 256, 1)]
 
 
@@ -117,7 +119,12 @@ def install(opts: Options) -> dict[str, Any]:
     project = subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], capture_output=True, text=True)
     result["project_install"] = (project.stdout + project.stderr)[-2000:]
     result["missing_after"] = unmet(reqs) if not opts.small else missing
-    result["status"] = "ok" if project.returncode == 0 and not result["missing_after"] else "failed"
+    from packaging.requirements import Requirement  # noqa: PLC0415
+
+    missing_names = {Requirement(m.split(" (have")[0]).name for m in result["missing_after"]}
+    fatal = sorted(missing_names - set(TOLERATED))
+    result["tolerated"] = {k: v for k, v in TOLERATED.items() if k in missing_names}
+    result["status"] = "ok" if project.returncode == 0 and not fatal else "failed"
     return result
 
 
