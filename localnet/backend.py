@@ -3,6 +3,9 @@
 Everything that allocates receives a `Backend` and uses `backend.xp`; this module is the
 only one that imports cupy, and only when asked for it. Host-device copies go through
 `to_device` (data in) and `to_host` (recording, metrics, saving), so they are easy to find.
+
+UNTESTED ON A GPU: the cupy backend has not yet run on one; runners/device_check is the
+prepared check (docs/performance.md, "Device check").
 """
 
 from __future__ import annotations

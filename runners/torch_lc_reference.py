@@ -1,7 +1,8 @@
 """Plain PyTorch reference of the locally-connected nets (CIFAR-LC, MNIST-LC) with BP, FA and SDTP.
 
 Used only by the benchmark (runners/bench_lc_step.py), to put one localnet training step
-next to an idiomatic torch step of the same net, rule, batch and float32, on the CPU or CUDA.
+next to an idiomatic torch step of the same net, rule, batch and float32, on the CPU or CUDA
+(the CUDA path has not yet run on a GPU; runners/device_check runs it).
 
 Layout is torch's own: images NCHW, patches from ``F.unfold`` (so a patch is ordered
 (channel, kernel row, kernel column), not localnet's (row, column, channel)), one

@@ -4,7 +4,8 @@ Used only by the benchmark, to put localnet's examples/second next to an idiomat
 torch implementation of the same networks and rules; torch is never in localnet's
 training path. ``make_trainer(..., device="cuda")`` builds the same network (the same
 seeded draws, made on the CPU and moved) on the GPU, for localnet's ``cupy`` backend.
-The locally-connected nets' reference is :mod:`runners.torch_lc_reference`.
+The locally-connected nets' reference is :mod:`runners.torch_lc_reference`. The CUDA
+path has not yet run on a GPU (runners/device_check runs it).
 
 Conventions match localnet: activations are row-major, batch first, and layer ``l``
 (1-based, ``l = 1 .. L``) computes ``a_l = h_{l-1} @ W_l + b_l`` with ``W_l`` of shape
