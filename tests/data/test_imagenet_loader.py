@@ -113,3 +113,11 @@ def test_normalize_on_device():
 def test_crop_larger_than_stored_is_refused(store):
     with pytest.raises(ValueError, match="crop 13"):
         ShardLoader(store, 4, crop=13)
+
+
+def test_each_pass_of_an_epoch_has_its_own_order(store):
+    loader = ShardLoader(store, 8, seed=1, crop=S)
+    first, second = loader.order(3), loader.order(3, pass_index=1)
+    assert sorted(second.tolist()) == list(range(N)) and not np.array_equal(first, second)
+    np.testing.assert_array_equal(np.concatenate([y for _, y in ShardLoader(store, 8, seed=1, crop=S).batches(3, 0, 1)]),
+                                  open_split(store)[1][second])

@@ -1,8 +1,9 @@
 """Stream training batches from a prepared split (store.py) with a background prefetch.
 
 Order (seeded, deterministic, resumable mid-epoch): each epoch draws, from
-rng_for(seed, "shards", "epoch<E>"), a permutation of the chunks (shards), groups the
-permuted chunks into windows of `window` chunks and permutes the images of each window;
+rng_for(seed, "shards", "epoch<E>") (then "pass<P>" for a schedule's extra passes), a
+permutation of the chunks (shards), groups the permuted chunks into windows of `window`
+chunks and permutes the images of each window;
 batches are consecutive runs of that order (the last may be smaller). The order depends
 only on (seed, epoch, chunk sizes), so `batches(epoch, start_step=k)` gives exactly the
 batches k, k+1, ... of an uninterrupted epoch, reading only the chunks they need.
@@ -80,12 +81,13 @@ class ShardLoader:
         """Batches per epoch (the last one may be smaller)."""
         return -(-len(self) // self.batch_size)
 
-    def order(self, epoch: int) -> np.ndarray:
-        """int64 (N,) image indices of `epoch` in batch order (see the module docstring)."""
+    def order(self, epoch: int, pass_index: int = 0) -> np.ndarray:
+        """int64 (N,) image indices of `epoch` in batch order (see the module docstring);
+        pass_index > 0 gives the extra passes of a multi-pass schedule their own order."""
         n, c = len(self), self.chunk
         if not self.train:
             return np.arange(n, dtype=np.int64)
-        rng = rng_for(self.seed, "shards", f"epoch{epoch}")
+        rng = rng_for(self.seed, "shards", *_stream(epoch, pass_index))
         chunks = rng.permutation(-(-n // c))
         parts = []
         for start in range(0, len(chunks), self.window):
@@ -93,14 +95,15 @@ class ShardLoader:
             parts.append(idx[rng.permutation(len(idx))])
         return np.concatenate(parts).astype(np.int64)
 
-    def batches(self, epoch: int, start_step: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Batches start_step, start_step + 1, ... of `epoch`, read in the background.
-        Closing the iterator early (break, an exception) stops the threads."""
-        order = self.order(epoch)
+    def batches(self, epoch: int, start_step: int = 0, pass_index: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Batches start_step, start_step + 1, ... of `epoch` (and pass), read in the
+        background. Closing the iterator early (break, an exception) stops the threads."""
+        stream = _stream(epoch, pass_index)
+        order = self.order(epoch, pass_index)
         plan = [order[s:s + self.batch_size] for s in range(start_step * self.batch_size, len(order), self.batch_size)]
         out: queue.Queue[Any] = queue.Queue(maxsize=self.prefetch)
         stop = threading.Event()
-        producer = threading.Thread(target=self._produce, args=(epoch, start_step, plan, out, stop), daemon=True)
+        producer = threading.Thread(target=self._produce, args=(stream, start_step, plan, out, stop), daemon=True)
         producer.start()
         try:
             while (item := out.get()) is not _DONE:
@@ -116,7 +119,7 @@ class ShardLoader:
                     pass
             producer.join()
 
-    def _produce(self, epoch: int, start_step: int, plan: list[np.ndarray], out: queue.Queue[Any],
+    def _produce(self, stream: tuple[str, ...], start_step: int, plan: list[np.ndarray], out: queue.Queue[Any],
                  stop: threading.Event) -> None:
         try:
             first: dict[int, int] = {}  # chunk -> first batch using it; last: the last one
@@ -139,7 +142,7 @@ class ShardLoader:
                         k = reads[submitted]
                         loaded[k] = pool.submit(self._read_chunk, k)
                         submitted += 1
-                    batch = self._assemble(idx, loaded, epoch, start_step + b)
+                    batch = self._assemble(idx, loaded, stream, start_step + b)
                     for k in np.unique(idx // self.chunk).tolist():
                         if last[k] == b:
                             del loaded[k]
@@ -152,12 +155,12 @@ class ShardLoader:
         """Images of chunk k: one whole-shard read."""
         return np.asarray(self.images[k * self.chunk:min((k + 1) * self.chunk, len(self))])
 
-    def _assemble(self, idx: np.ndarray, loaded: dict[int, Future[np.ndarray]], epoch: int,
+    def _assemble(self, idx: np.ndarray, loaded: dict[int, Future[np.ndarray]], stream: tuple[str, ...],
                   step: int) -> tuple[np.ndarray, np.ndarray]:
         """Gather, crop and flip the images `idx` from the loaded chunks."""
         n, c, s = len(idx), self.crop, self.size
         if self.train:
-            rng = rng_for(self.seed, "crop", f"epoch{epoch}", f"step{step}")
+            rng = rng_for(self.seed, "crop", *stream, f"step{step}")
             offsets = rng.integers(0, s - c + 1, size=(n, 2))
             flips = rng.random(n) < 0.5 if self.flip else np.zeros(n, dtype=bool)
         else:
@@ -170,6 +173,11 @@ class ShardLoader:
             window = image[top:top + c, left:left + c]
             x[i] = window[:, ::-1] if flips[i] else window
         return x, self.labels[idx]
+
+
+def _stream(epoch: int, pass_index: int) -> tuple[str, ...]:
+    """The random-stream names of an epoch's pass (as the trainer names its own)."""
+    return (f"epoch{epoch}",) if pass_index == 0 else (f"epoch{epoch}", f"pass{pass_index}")
 
 
 def _put(out: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
