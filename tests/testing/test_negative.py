@@ -22,6 +22,7 @@ from localnet.rules.sign import SignOptions, SignSymmetry
 from localnet.testing import (
     check_pure,
     check_updates,
+    conformance_problems,
     layer_types,
     locality_violations,
     registered,
@@ -74,6 +75,15 @@ def test_a_rule_reading_another_layers_forward_weights_is_caught(kind, backend64
     with registered(RULES, "peek_fixture", Peek):
         found = locality_violations("peek_fixture", kind, backend64)
     assert found, f"the locality suite missed a rule reading another layer's W on {kind}"
+
+
+def test_the_one_call_for_a_users_own_rule_reports_each_failure(backend64):
+    """`conformance_problems` (what a user calls for a rule in their own package) is empty for a
+    conforming rule and names the offences of a broken one."""
+    assert conformance_problems("sign", backend64) == []
+    with registered(RULES, "peek_fixture", Peek):
+        problems = conformance_problems("peek_fixture", backend64)
+    assert len(problems) >= len(layer_types()) and all("peek_fixture on" in line for line in problems)
 
 
 @dataclass(frozen=True)
