@@ -174,3 +174,14 @@ def test_cli_prepare_reports_and_bad_src(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "localnet.cli", "data", "prepare", "imagenet", str(tmp_path / "nope"),
                           "--out", str(tmp_path / "o2")], capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "is not a directory" in bad.stderr
+
+
+def test_truncated_tar_and_unwritable_out_are_one_line_errors(tmp_path):
+    write_release(tmp_path / "src")
+    tar = tmp_path / "src" / "ILSVRC2012_img_train.tar"
+    tar.write_bytes(tar.read_bytes()[:1000])
+    with pytest.raises(DataError, match="cannot index the train split"):
+        prepare_imagenet(tmp_path / "src", tmp_path / "out", size=SIZE, splits=("train",))
+    (tmp_path / "file").write_text("")
+    with pytest.raises(DataError, match="cannot write"):
+        prepare_imagenet(tmp_path / "src", tmp_path / "file", size=SIZE, splits=("val",))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tarfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -78,14 +79,22 @@ def prepare_imagenet(src: str | Path, out: str | Path, *, size: int = 256, worke
     classes = class_list(src, devkit)
     manifests = {}
     for split in splits:
-        items = split_items(src, split, classes, devkit)
+        try:
+            items = split_items(src, split, classes, devkit)
+        except (tarfile.TarError, EOFError, OSError) as err:
+            raise DataError(f"cannot index the {split} split under {src} ({type(err).__name__}: {err}): "
+                            f"check the release files (a truncated tar?)") from None
         if items is None:
             say(f"{split}: not found under {src}, skipped")
             continue
         say(f"{split}: {len(items):,} images in {len(classes)} classes -> {out / split}")
-        manifest = prepare_split(items, out / split, classes, split=split, size=size, workers=workers, draft=draft,
-                                 strict=strict, chunk=chunk, expected=expected_counts(split, devkit),
-                                 bar=bar)
+        try:
+            manifest = prepare_split(items, out / split, classes, split=split, size=size, workers=workers,
+                                     draft=draft, strict=strict, chunk=chunk, expected=expected_counts(split, devkit),
+                                     bar=bar)
+        except OSError as err:  # the output side: unreadable sources are skipped per image
+            raise DataError(f"cannot write {out / split} ({type(err).__name__}: {err}): free some space or choose "
+                            f"another --out; rerunning the same command resumes") from None
         say(f"{split}: {manifest['count']:,} images written, {len(manifest['skipped'])} skipped")
         for skipped in manifest["skipped"][:20]:
             say(f"  skipped {skipped['source']}: {skipped['reason']}")
