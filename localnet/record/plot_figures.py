@@ -149,8 +149,8 @@ def series_figure(runs: Sequence[Run], probe: str, title: str, ylabel: str, *, s
 
 def activations_figure(runs: Sequence[Run]) -> Any:
     """Per layer, the spread of its activations at each recorded step: the median, the
-    25-75 % and 5-95 % quantiles over the kept examples and units (from the forward probe).
-    Runs without the forward probe get mean +- std, clipped to [0, 1] for softmax."""
+    25-75 % and 5-95 % quantiles over the kept examples and units (from the forward probe;
+    with several runs the 5 % and 95 % quantiles are dotted lines, not a band). Runs without the forward probe get mean +- std, clipped to [0, 1] for softmax."""
     layers = sorted({layer for run in runs if run.record is not None for layer in run.record.layers
                      if {"forward", "act_mean"} & set(run.record.probes(layer))}, key=layer_order)
     if not layers:
@@ -167,8 +167,11 @@ def activations_figure(runs: Sequence[Run]) -> Any:
             spread = run.quantiles(layer, LEVELS)
             if spread is not None and spread[0].size:
                 x, q = spread
-                axis.fill_between(x, q[:, 0], q[:, 4], color=colour(index), alpha=0.15, lw=0,
-                                  label=f"{name}5-95 %")
+                if len(runs) == 1:
+                    axis.fill_between(x, q[:, 0], q[:, 4], color=colour(index), alpha=0.15, lw=0, label="5-95 %")
+                else:  # overlaid runs: outer bands as thin lines, so that the runs stay apart
+                    axis.plot(x, q[:, 0], color=colour(index), lw=0.6, ls=":", label=f"{name}5 % and 95 %")
+                    axis.plot(x, q[:, 4], color=colour(index), lw=0.6, ls=":", label="_nolegend_")
                 axis.fill_between(x, q[:, 1], q[:, 3], color=colour(index), alpha=0.35, lw=0,
                                   label=f"{name}25-75 %")
                 axis.plot(x, q[:, 2], color=colour(index), lw=1.2, label=f"{name}median")
