@@ -150,7 +150,8 @@ def series_figure(runs: Sequence[Run], probe: str, title: str, ylabel: str, *, s
 def activations_figure(runs: Sequence[Run]) -> Any:
     """Per layer, the spread of its activations at each recorded step: the median, the
     25-75 % and 5-95 % quantiles over the kept examples and units (from the forward probe;
-    with several runs the 5 % and 95 % quantiles are dotted lines, not a band). Runs without the forward probe get mean +- std, clipped to [0, 1] for softmax."""
+    with several runs the 5 % and 95 % quantiles are dotted lines, not a band). Runs without
+    the forward probe get mean +- std, clipped to [0, 1] for softmax."""
     layers = sorted({layer for run in runs if run.record is not None for layer in run.record.layers
                      if {"forward", "act_mean"} & set(run.record.probes(layer))}, key=layer_order)
     if not layers:
