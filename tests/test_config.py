@@ -141,3 +141,22 @@ def test_each_node_gets_its_layers_adam_settings():
 
     net = build_network(parse_config(PER_LAYER), get_backend("numpy", "float64"), (5,), 3)
     assert [node.optimizer.config.beta2 for node in net.nodes] == [0.95, 0.95, 0.999]
+
+
+def test_layers_are_named_by_their_table_as_set_addresses_them():
+    """A repeated table is one name: the third table is layers.2 however many layers the
+    first one stands for, in the config checks and in the memory estimate alike."""
+    from localnet.plan import check_memory
+
+    raw = {"name": "n", "rule": {"name": "bp"},
+           "layers": [{"type": "dense", "units": 4, "repeat": 3}, {"type": "softmax", "units": 10},
+                      {"type": "dense", "units": 4}]}
+    lines = problems(raw)
+    assert any(line.startswith("config: layers.1 is an output layer but is not last") for line in lines), lines
+    assert any("the last [[layers]] entry (layers.2)" in line for line in lines), lines
+    assert not any("layers[" in line or "layers.3" in line or "layers.4" in line for line in lines), lines
+    big = parse_config({"name": "b", "rule": {"name": "bp"},
+                        "layers": [{"type": "dense", "units": 8, "repeat": 3}, {"type": "dense", "units": 10**6},
+                                   {"type": "dense", "units": 2}, {"type": "softmax", "units": 10}]})
+    with pytest.raises(ConfigError, match=r"the largest layers\.1 dense with "):
+        check_memory(big, (28, 28, 1), limit=2**20)
