@@ -35,7 +35,7 @@ class SignOptions:
 
 
 @RULES.register("sign")
-class SignSymmetry(Rule):
+class Sign(Rule):
     Options = SignOptions
     transports_weights = "signs"
 

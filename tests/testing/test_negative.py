@@ -18,7 +18,7 @@ from localnet.registry import LAYERS, RULES
 from localnet.rules.base import LayerInfo, RandomFeedbackOptions
 from localnet.rules.contract import Reply
 from localnet.rules.fa import FA
-from localnet.rules.sign import SignOptions, SignSymmetry
+from localnet.rules.sign import SignOptions, Sign
 from localnet.testing import (
     check_pure,
     check_updates,
@@ -91,7 +91,7 @@ class QuietSignOptions(SignOptions):
     """A fixture's own options class."""
 
 
-class QuietSign(SignSymmetry):
+class QuietSign(Sign):
     """Sign symmetry that declares it transports nothing."""
 
     Options = QuietSignOptions
