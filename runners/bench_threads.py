@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -115,6 +116,8 @@ def main(config: str, limit: int, candidates: str, loads: str, repeats: int, dat
         raise click.UsageError(f"unknown load or thread setting: {', '.join(unknown)}")
     if "1" not in settings:
         settings.append("1")  # the reference of the ratio column
+    # SIGTERM (e.g. `timeout`) unwinds like Ctrl-C, so the loads are still stopped by their PIDs.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     cores = available_cores()
     rows = [f"{config}, {limit:,} training examples, 1 epoch; threads: {threads_line()}", "",
             "| load | threads | epoch s (median) | epoch s (all) | ex/s | vs 1 thread |",
