@@ -69,6 +69,27 @@ class Backend:
         if self.name == "cupy":
             self.xp.cuda.get_current_stream().synchronize()
 
+    def profile(self, fn: Any, repeats: int = 20) -> dict[str, float]:
+        """Milliseconds per call of fn, on the host and on the device, after two warm-up calls.
+
+        cupy: cupyx.profiler.benchmark's mean CPU time and mean CUDA-event time per call
+        (device time well under host time: the GPU waits for Python and kernel launches).
+        numpy: the wall time and this process's CPU time (all threads) per call.
+        """
+        import time  # noqa: PLC0415
+
+        if self.name == "cupy":
+            from cupyx.profiler import benchmark  # noqa: PLC0415
+
+            result = benchmark(fn, n_repeat=repeats, n_warmup=2)
+            return {"host_ms": float(result.cpu_times.mean() * 1e3), "device_ms": float(result.gpu_times.mean() * 1e3)}
+        for _ in range(2):
+            fn()
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(repeats):
+            fn()
+        return {"wall_ms": (time.perf_counter() - wall) * 1e3 / repeats, "cpu_ms": (time.process_time() - cpu) * 1e3 / repeats}
+
     def memory_held(self) -> int | None:
         """Bytes of device memory CuPy's default pool holds; None on numpy.
 

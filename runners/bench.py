@@ -87,6 +87,8 @@ def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.n
         backend.synchronize()
         return steps * batch_size / (clock() - start)
 
+    round_.one_step = lambda: one(next(counter))  # type: ignore[attr-defined]  # for Backend.profile
+    round_.backend = backend  # type: ignore[attr-defined]
     return round_
 
 

@@ -68,6 +68,8 @@ def time_localnet_step(rule: str, batch: int, steps: int, x: np.ndarray, y: np.n
         backend.synchronize()
         return steps * batch / (time.perf_counter() - start)
 
+    round_.one_step = one  # type: ignore[attr-defined]  # for Backend.profile
+    round_.backend = backend  # type: ignore[attr-defined]
     return round_
 
 

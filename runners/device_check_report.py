@@ -31,6 +31,8 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
         rows = _stage(report, name).get("rows") or []
         if rows:
             out[f"{name}_ratios"] = {r["rule"]: {"ratio": r["ratio"], "paired": r["ratio_paired_median"]} for r in rows}
+        if _stage(report, name).get("profile"):
+            out[f"{name}_step_profile_ms"] = _stage(report, name)["profile"]
     peaks: dict[str, int] = {}
     for stage in report["stages"]:
         for key, value in (stage.get("memory") or {}).items():
@@ -88,6 +90,13 @@ def markdown(report: dict[str, Any]) -> str:
                       "| --- | ---: | ---: | ---: | ---: |"]
             lines += [f"| {r['rule']} | {_num(r['localnet'])} | {_num(r['torch'])} | {_num(r['ratio'], '.2f')} | "
                       f"{_num(r['ratio_paired_median'], '.2f')} |" for r in rows]
+            profile = _stage(report, name).get("profile") or {}
+            if profile:
+                keys = list(next(iter(profile.values())))
+                lines += ["", f"One localnet step, ms ({', '.join(keys)}; device time well under host time: "
+                          "the GPU waits for Python and launches):", "", "| rule | " + " | ".join(keys) + " |",
+                          "| --- |" + " ---: |" * len(keys)]
+                lines += [f"| {rule} | " + " | ".join(f"{v[k]:.2f}" for k in keys) + " |" for rule, v in profile.items()]
     ops = _stage(report, "lc_ops")
     if ops.get("rows"):
         lines += ["", "## LC layer ops (ms per call; vs torch > 1: localnet faster)", "",

@@ -152,10 +152,16 @@ def env(opts: Options) -> dict[str, Any]:
 
 def tests(opts: Options) -> dict[str, Any]:
     """The GPU test subset (`pytest -m gpu`); counts from its JUnit XML, the failures by name."""
+    import importlib.util  # noqa: PLC0415
+
     report = Path(f"/tmp/device_check_junit_{time.time_ns()}.xml")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider",
+    # On a GPU machine with pytest-xdist, four workers share the card: the suite is mostly
+    # Python, kernel compilation and small launches, so workers overlap well.
+    workers = ["-n", "4"] if opts.backend == "cupy" and importlib.util.find_spec("xdist") else []
+    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider", *workers,
                            "--durations=10", f"--junitxml={report}"], cwd=ROOT, capture_output=True, text=True)
-    out: dict[str, Any] = {"exit_code": done.returncode, "tail": (done.stdout + done.stderr)[-4000:]}
+    out: dict[str, Any] = {"exit_code": done.returncode, "workers": len(workers) and 4,
+                           "tail": (done.stdout + done.stderr)[-4000:]}
     if report.is_file():
         suites = ET.parse(report).getroot()
         suite = suites if suites.tag == "testsuite" else suites[0]
@@ -177,9 +183,16 @@ def fc(opts: Options) -> dict[str, Any]:
 
     from .bench import run_bench  # noqa: PLC0415
 
+    from .bench import synthetic_batches, time_localnet  # noqa: PLC0415
+
     batch, steps, repeats = (8, 2, 2) if opts.small else (128, 200, 3)
     rows = run_bench(["bp", "fa", "dfa"], batch, steps, repeats, None, backend=opts.backend)
-    return {"rows": rows, "memory": memory(get_backend(opts.backend, "float32"))}
+    x, y = synthetic_batches(batch, 4)
+    profile = {}
+    for rule in ("bp", "fa", "dfa"):  # host vs device time of one step: is it Python- and launch-bound?
+        timer = time_localnet(rule, batch, 1, x, y, backend_name=opts.backend)
+        profile[rule] = timer.backend.profile(timer.one_step, 3 if opts.small else 20)
+    return {"rows": rows, "profile": profile, "memory": memory(get_backend(opts.backend, "float32"))}
 
 
 def lc_step(opts: Options) -> dict[str, Any]:
@@ -188,9 +201,18 @@ def lc_step(opts: Options) -> dict[str, Any]:
 
     from .bench_lc_step import run_lc_step_bench  # noqa: PLC0415
 
+    from .bench_lc_step import CIFAR_SHAPE, CLASSES, NARROW, time_localnet_step  # noqa: PLC0415
+
     batch, steps, repeats = (8, 2, 2) if opts.small else (128, 20, 3)
     rows = run_lc_step_bench(["bp", "fa", "sdtp"], batch, steps, repeats, opts.backend, narrow=opts.small)
-    return {"rows": rows, "memory": memory(get_backend(opts.backend, "float32"))}
+    rng = np.random.default_rng(1)
+    x, y = rng.random((batch, *CIFAR_SHAPE), dtype=np.float32), rng.integers(0, CLASSES, size=batch)
+    profile = {}
+    for rule in ("bp", "fa", "sdtp"):  # host vs device time of one step: is it Python- and launch-bound?
+        timer = time_localnet_step(rule, batch, 1, x, y, opts.backend, NARROW if opts.small else ())
+        profile[rule] = timer.backend.profile(timer.one_step, 3 if opts.small else 10)
+        del timer
+    return {"rows": rows, "profile": profile, "memory": memory(get_backend(opts.backend, "float32"))}
 
 
 def lc_ops(opts: Options) -> dict[str, Any]:

@@ -17,6 +17,14 @@ def test_numpy_has_no_device_memory_and_says_what_it_is():
     assert backend.device_info() == {"backend": "numpy", "numpy": np.__version__}
 
 
+def test_numpy_profile_gives_wall_and_cpu_time_per_call():
+    backend = get_backend("numpy", "float32")
+    calls = []
+    out = backend.profile(lambda: calls.append(sum(range(20000))), repeats=5)
+    assert len(calls) == 7  # two warm-up calls, then the timed ones
+    assert set(out) == {"wall_ms", "cpu_ms"} and out["wall_ms"] > 0 and out["cpu_ms"] >= 0
+
+
 @pytest.mark.parametrize("name, dtype, message", [
     ("numpy", "float16", "dtype 'float16' is not supported"),
     ("jax", "float32", "unknown backend 'jax': choose one of numpy, cupy"),
@@ -72,3 +80,11 @@ def test_cupy_round_trip_and_array_module():
     assert array_module(on_device) is gpu.xp and array_module(x) is np
     np.testing.assert_array_equal(gpu.to_host(on_device), x)
     assert gpu.freeze(on_device) is on_device  # CuPy has no read-only arrays
+
+
+@pytest.mark.gpu
+def test_cupy_profile_gives_host_and_device_time():
+    gpu = cupy_or_skip()
+    a = gpu.xp.ones((1024, 1024), dtype=gpu.dtype)
+    out = gpu.profile(lambda: a @ a, repeats=5)
+    assert set(out) == {"host_ms", "device_ms"} and out["device_ms"] > 0 and out["host_ms"] > 0

@@ -39,6 +39,8 @@ def test_small_cpu_run_passes_every_stage(tmp_path):
     summary = report["summary"]
     assert set(summary["fc_ratios"]) == {"bp", "fa", "dfa"} and set(summary["lc_step_ratios"]) == {"bp", "fa", "sdtp"}
     assert all(r["ratio"] > 0 for r in summary["fc_ratios"].values())
+    assert set(summary["fc_step_profile_ms"]) == {"bp", "fa", "dfa"} and set(summary["lc_step_step_profile_ms"]) == {
+        "bp", "fa", "sdtp"}
     assert summary["cifar_lc_bp"]["epoch_seconds"] > 0 and summary["cifar_lc_bp"]["grid_hours_weighted"] > 0
     assert summary["peak_memory_bytes"]["host_max_rss_bytes"] > 0
     page = (tmp_path / "device_check.md").read_text()
