@@ -101,10 +101,21 @@ def run_check(opts: Options, out: Path, budget: float, only: list[str] | None = 
             record = run_stage(name, opts, min(box, left) if not opts.small else left, log)
         report["stages"].append(record)
         echo(f"{name:<12} {record['status']:<8} {record['seconds']:>6.1f} s  {record.get('error', record.get('reason', ''))}")
-        report["summary"] = summarize(report)
-        (out / "device_check.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-        (out / "device_check.md").write_text(markdown(report))
+        write_reports(report, out)
     return report
+
+
+def write_reports(report: dict[str, Any], out: Path) -> None:
+    """Write the JSON and the Markdown; a stage result the summary cannot read is reported in
+    them, never allowed to stop the check."""
+    try:
+        report["summary"] = summarize(report)
+        page = markdown(report)
+    except Exception as err:  # a malformed stage result: keep the raw JSON, say why the table is short
+        report["summary_error"] = f"{type(err).__name__}: {err}"
+        page = f"# Device check\n\nThe summary failed ({report['summary_error']}); see device_check.json.\n"
+    (out / "device_check.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    (out / "device_check.md").write_text(page)
 
 
 def options(function: Callable) -> Callable:

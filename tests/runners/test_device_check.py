@@ -107,3 +107,14 @@ def test_summary_weights_the_grid_by_measured_step_cost():
     report["summary"] = s
     page = markdown(report)
     assert "Card: **Card X**" in page and "| 36.0 | 1,500 | 5.0 | 3 | 15.0 | 24.0 |" in page
+
+
+def test_a_malformed_stage_result_still_leaves_both_reports(tmp_path):
+    from runners.device_check import write_reports
+
+    report = {"options": {"backend": "cupy", "small": False}, "budget_seconds": 470,
+              "stages": [{"name": "fc", "status": "ok", "seconds": 1, "rows": [{"rule": "bp"}]}]}
+    write_reports(report, tmp_path)
+    saved = json.loads((tmp_path / "device_check.json").read_text())
+    assert saved["summary_error"].startswith("KeyError") and saved["stages"][0]["rows"] == [{"rule": "bp"}]
+    assert "The summary failed" in (tmp_path / "device_check.md").read_text()
