@@ -27,7 +27,7 @@ from localnet.errors import LocalnetError
 from localnet.rules import TargetRule
 from localnet.schedule import PARALLEL
 
-from .bench_env import environment, match_torch_threads, torch_device, torch_sync
+from .bench_env import StepTimer, environment, match_torch_threads, torch_device, torch_sync
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -54,7 +54,7 @@ def config_path(rule: str) -> Path:
 
 
 def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray,
-                  clock: Callable[[], float] = time.perf_counter, backend_name: str = "numpy") -> Callable[[], float]:
+                  clock: Callable[[], float] = time.perf_counter, backend_name: str = "numpy") -> StepTimer:
     """A timed round of `steps` localnet training steps; returns examples/second. The data is
     copied to the backend once, before timing (a GPU run times no host-device copies)."""
     config = load_config(config_path(rule), [f"data.batch_size={batch_size}"])
@@ -87,9 +87,7 @@ def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.n
         backend.synchronize()
         return steps * batch_size / (clock() - start)
 
-    round_.one_step = lambda: one(next(counter))  # type: ignore[attr-defined]  # for Backend.profile
-    round_.backend = backend  # type: ignore[attr-defined]
-    return round_
+    return StepTimer(round_, lambda: one(next(counter)), backend)
 
 
 def time_torch(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray,

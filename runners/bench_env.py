@@ -9,10 +9,24 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class StepTimer:
+    """A benchmark's timer: calling it times one round (returns examples/second); `one_step`
+    runs one untimed training step of the same network (for `backend.profile`)."""
+
+    round: Callable[[], float]
+    one_step: Callable[[], None]
+    backend: Any
+
+    def __call__(self) -> float:
+        return self.round()
 
 
 def timed(fn: Callable[[], Any], clock: Callable[[], float] = time.perf_counter,

@@ -25,7 +25,7 @@ import numpy as np
 
 from localnet import build_network, get_backend, load_config
 
-from .bench_env import environment, match_torch_threads, torch_device, torch_sync
+from .bench_env import StepTimer, environment, match_torch_threads, torch_device, torch_sync
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 CONFIGS = {"bp": "cifar_lc_bp.toml", "fa": "cifar_lc_fa.toml", "sdtp": "cifar_lc_sdtp_parallel.toml"}
@@ -40,7 +40,7 @@ def lc_config(rule: str, batch: int, sets: tuple[str, ...] = ()) -> Any:
 
 
 def time_localnet_step(rule: str, batch: int, steps: int, x: np.ndarray, y: np.ndarray,
-                       backend_name: str, sets: tuple[str, ...] = ()) -> Callable[[], float]:
+                       backend_name: str, sets: tuple[str, ...] = ()) -> StepTimer:
     """A timed round of `steps` localnet steps (and the per-step loss, as the trainer
     computes it); returns examples/second."""
     config = lc_config(rule, batch, sets)
@@ -68,9 +68,7 @@ def time_localnet_step(rule: str, batch: int, steps: int, x: np.ndarray, y: np.n
         backend.synchronize()
         return steps * batch / (time.perf_counter() - start)
 
-    round_.one_step = one  # type: ignore[attr-defined]  # for Backend.profile
-    round_.backend = backend  # type: ignore[attr-defined]
-    return round_
+    return StepTimer(round_, one, backend)
 
 
 def time_torch_step(rule: str, batch: int, steps: int, x: np.ndarray, y: np.ndarray,

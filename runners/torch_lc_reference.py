@@ -73,9 +73,12 @@ class Layer:
 
     def __init__(self, spec: LayerSpec, in_shape: tuple[int, ...]) -> None:
         self.kind, self.in_shape = spec[0], in_shape
-        self.W: Tensor | None = None
-        self.b: Tensor | None = None
+        self.W: Tensor  # set by make_lc_trainer, except on flatten layers (no parameters)
+        self.b: Tensor
         self.fb: dict[str, Tensor] = {}
+        self.out_shape: tuple[int, ...]
+        self.w_shape: tuple[int, ...]
+        self.b_shape: tuple[int, ...]
         if self.kind == "lc":
             _, self.k, c_out, self.s = spec
             c, h, w = in_shape
@@ -83,7 +86,7 @@ class Layer:
             self.out_w, left, right = same_padding(w, self.k, self.s)
             self.pad, self.padded = (left, right, top, bottom), (h + top + bottom, w + left + right)
             self.P, self.K = self.out_h * self.out_w, self.k * self.k * c
-            self.out_shape: tuple[int, ...] = (c_out, self.out_h, self.out_w)
+            self.out_shape = (c_out, self.out_h, self.out_w)
             self.w_shape, self.b_shape = (self.P, self.K, c_out), (self.P, 1, c_out)
             self.fans = (self.k * self.k * c, self.k * self.k * c_out)  # TF conv fans, as localnet
         elif self.kind == "flatten":
@@ -175,7 +178,7 @@ class LCTrainer:
     def __init__(self, rule: str, layers: list[Layer], adam: dict[str, Any], inverse_adam: dict[str, Any] | None,
                  sigma: float) -> None:
         self.rule, self.layers, self.sigma = rule, layers, sigma
-        self.params = [p for layer in layers if layer.W is not None for p in (layer.W, layer.b)]
+        self.params = [p for layer in layers if layer.kind != "flatten" for p in (layer.W, layer.b)]
         for p in self.params:
             p.requires_grad_(rule != "sdtp")
         self.optimizer = torch.optim.Adam(self.params, **adam)
