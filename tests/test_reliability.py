@@ -498,6 +498,7 @@ def test_a_stop_during_evaluation_checkpoints_the_finished_epoch_and_resume_eval
     checkpoint, the resume only evaluates it (no step is run twice) and ends bit-identical."""
     import json
 
+    import localnet.network as network_module
     import localnet.train as train
     from localnet.config import load_config
     from localnet.errors import Interrupted
@@ -508,20 +509,25 @@ def test_a_stop_during_evaluation_checkpoints_the_finished_epoch_and_resume_eval
     config = load_config(config_path)
     quiet = lambda line: None  # noqa: E731
     run_experiment(config, str(data40), tmp_path / "straight", echo=quiet)
-    original, calls = train.Trainer.evaluate, []
+    trainers = []
+    init, predict = train.Trainer.__init__, network_module.Network.predict
 
-    def evaluate(self, x, y):
-        calls.append(self.step_count)
-        if len(calls) == 3:  # the first evaluation of epoch 2 (after step 10)
-            self.stop_requested = True
-        return original(self, x, y)
+    def keep(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        trainers.append(self)
 
-    monkeypatch.setattr(train.Trainer, "evaluate", evaluate)
+    def predicting(self, x):  # only evaluation predicts: ask for a stop in epoch 2's (after step 10)
+        if trainers and trainers[-1].step_count == 10:
+            trainers[-1].stop_requested = True
+        return predict(self, x)
+
+    monkeypatch.setattr(train.Trainer, "__init__", keep)
+    monkeypatch.setattr(network_module.Network, "predict", predicting)
     with pytest.raises(Interrupted, match=r"checkpoint saved at step 10; continue with: localnet run --resume") as err:
         run_experiment(config, str(data40), tmp_path / "cut", echo=quiet)
     assert err.value.exit_code == 130
     assert sorted(p.name for p in (tmp_path / "cut" / "checkpoints").glob("*.npz"))[-1] == "ckpt-0000000010.npz"
-    monkeypatch.setattr(train.Trainer, "evaluate", original)
+    monkeypatch.setattr(network_module.Network, "predict", predict)
     lines: list[str] = []
     resume_experiment(tmp_path / "cut", str(data40), echo=lines.append)
     (epoch_line,) = [line for line in lines if line.startswith("epoch   2/")]
