@@ -148,6 +148,7 @@ def run_command(backend: str, small: bool, wheels: Path, imagenet_config: Path, 
         raise click.UsageError(f"unknown stage(s) {', '.join(unknown)}: choose from {', '.join(n for n, _ in STAGES)}")
     out = out or Path(os.environ.get("OUT") or ROOT / "runs" / "device_check")
     report = run_check(Options(backend, small, wheels, imagenet_config), out, budget, only)
+    click.echo("\n" + (out / "device_check.md").read_text())  # last, so that a log's tail holds the table
     click.echo(f"wrote {out / 'device_check.json'} and {out / 'device_check.md'}")
     failed = [s["name"] for s in report["stages"] if s["status"] in ("failed", "timeout")]
     if failed:
