@@ -6,8 +6,6 @@ Bad input (config, data, arguments) ends with one line on stderr and a non-zero 
 
 from __future__ import annotations
 
-import functools
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,32 +15,10 @@ import click
 from . import __version__
 from .data.cli import prepare
 from .data.registry import DATASETS
-from .errors import Interrupted, LocalnetError
+from .errors import LocalnetError, friendly_errors
 from .record.cli import inspect, plot, record_options, record_overrides
 from .report.cli import report
 from .sweep.cli import sweep
-
-
-def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn LocalnetError into `error: ...` lines and its exit code; Ctrl-C into exit 130.
-    An interrupted run's message (what was saved, how to continue) is not an error line."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except Interrupted as err:
-            click.echo(str(err), err=True)
-            sys.exit(err.exit_code)
-        except LocalnetError as err:
-            for line in str(err).splitlines():
-                click.echo(f"error: {line}", err=True)
-            sys.exit(err.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -44,7 +44,7 @@ class TrialJob:
     def command(self) -> list[str]:
         """The command line, decided when it runs: a run with a checkpoint resumes (so a retried
         or restarted trial loses at most one checkpoint interval), anything else starts afresh."""
-        tail = ["--epochs", str(self.epochs), "--no-progress"]
+        tail = ["--epochs", str(self.epochs), "--threads", str(self.threads), "--no-progress"]
         tail += ["--data-dir", self.data_dir] if self.data_dir else []
         if self.resumable():
             return [sys.executable, "-m", "localnet.cli", "run", "--resume", str(self.run_dir), *tail]
@@ -53,8 +53,9 @@ class TrialJob:
                 "--out", str(self.run_dir), "--force", *sets, *tail]
 
     def env(self) -> dict[str, str]:
-        """The process environment: BLAS pinned to the trial's threads, so trials sharing a node
-        never oversubscribe it (multi-threaded BLAS under load can run many times slower)."""
+        """The process environment. `--threads` (in `command`) pins BLAS at run time, so trials
+        sharing a node never oversubscribe it; the variables below only stop the process's own
+        imports from starting a full pool of threads before that applies."""
         return {**os.environ, **{var: str(self.threads) for var in THREAD_VARS}}
 
 

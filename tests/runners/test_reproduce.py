@@ -1,12 +1,15 @@
-"""runners.reproduce: a tiny grid runs once per (config, seed) and reports the paper's numbers."""
+"""runners.drivers.reproduce: a tiny grid runs once per (config, seed), reports against the
+paper cell by cell, and a second call trains nothing."""
 
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
 from helpers import small_toml
 from localnet.data.synthetic import write_synthetic_mnist
-from runners.reproduce import grid_configs, reproduce
+from localnet.errors import ConfigError
+from runners.drivers.reproduce import grid_configs, main, reproduce
 
 
 @pytest.fixture
@@ -21,35 +24,35 @@ def grid(tmp_path):
     return models, data
 
 
-def test_a_grid_runs_and_reports_against_the_paper(tmp_path, grid, capsys):
+def test_a_grid_runs_and_reports_against_the_paper(tmp_path, grid):
     models, data = grid
     out = tmp_path / "out"
-    report = reproduce("mnist_fc", out, [0], jobs=2, extra=["--data-dir", str(data)], models=models)
+    said: list[str] = []
+    report = reproduce("mnist_fc", out, [0], 2, jobs=2, data_dir=str(data), models=models, echo=said.append)
     assert (out / "report.md").read_text() == report
-    rows = {line.split(" | ")[0].strip("| "): line for line in report.splitlines() if line.startswith("| mnist_fc")}
-    assert set(rows) == {"mnist_fc_bp-s0", "mnist_fc_fa-s0"}
-    assert "| 1.48 |" in rows["mnist_fc_bp-s0"] and "| 1.85 |" in rows["mnist_fc_fa-s0"]
-    assert "test error by epoch" in report and "Not finished" not in report
-    capsys.readouterr()
-    reproduce("mnist_fc", out, [0], jobs=2, extra=["--data-dir", str(data)], models=models)
-    assert "start" not in capsys.readouterr().out  # finished runs are not run again
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["mnist_fc_bp-s0", "mnist_fc_fa-s0"]
+    bp = next(line for line in report.splitlines() if line.startswith("| BP |"))
+    fa = next(line for line in report.splitlines() if line.startswith("| FA |"))
+    assert "| 2 | 1 | 1.48 |" in bp and "| 2 | 1 | 1.85 |" in fa  # 2 epochs, 1 run, the paper's number
+    assert said[0] == "2 run(s) to train, runner local"
+    said.clear()
+    reproduce("mnist_fc", out, [0], 2, jobs=2, data_dir=str(data), models=models, echo=said.append)
+    assert said == []  # finished runs are not run again
 
 
 def test_grid_and_rule_selection_errors_name_the_choices(grid):
     models, _ = grid
     assert [p.stem for p in grid_configs("mnist_fc", ["bp"], models)] == ["mnist_fc_bp"]
-    with pytest.raises(SystemExit, match="unknown grid 'mnist'"):
+    with pytest.raises(ConfigError, match="unknown grid 'mnist'"):
         grid_configs("mnist", None, models)
-    with pytest.raises(SystemExit, match="no mnist_fc config for dtp; this grid has bp, fa"):
+    with pytest.raises(ConfigError, match="no mnist_fc config for dtp; this grid has bp, fa"):
         grid_configs("mnist_fc", ["bp", "dtp"], models)
-    with pytest.raises(SystemExit, match="no mnist_lc_"):
+    with pytest.raises(ConfigError, match="no mnist_lc_"):
         grid_configs("mnist_lc", None, models)
 
 
-def test_threads_are_passed_to_every_run(monkeypatch, capsys):
-    import runners.reproduce as module
-
-    seen = []
-    monkeypatch.setattr(module, "reproduce", lambda grid, out, seeds, jobs, extra, rules: seen.append(extra) or "")
-    module.main(["mnist_fc", "--threads", "3", "--epochs", "1"])
-    assert seen == [["--epochs", "1", "--threads", "3"]]
+def test_bad_rules_are_one_line_and_exit_2(grid):
+    models, _ = grid
+    result = CliRunner().invoke(main, ["mnist_fc", "--rules", "dtp", "--models", str(models)])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --rules: no mnist_fc config for dtp")
