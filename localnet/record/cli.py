@@ -4,12 +4,13 @@ mistakes (an unknown layer, probe or step), 1 for a missing run or store."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+
+from ..errors import friendly_errors
 
 run_dir_argument = click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 
@@ -43,18 +44,6 @@ def record_overrides(record: bool | None, every: int | None, angle: bool) -> lis
     return overrides
 
 
-def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
-    """localnet.cli.friendly_errors, looked up at call time: localnet.cli imports this module."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..cli import friendly_errors  # noqa: PLC0415
-
-        return friendly_errors(command)(*args, **kwargs)
-
-    return wrapper
-
-
 @click.command()
 @run_dir_argument
 @click.option("--layer", "layers", multiple=True, metavar="NAME", help="Only this layer, e.g. layer3 (repeatable).")
@@ -62,7 +51,7 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
               help="Only this probe, e.g. forward, angle, act_mean (repeatable).")
 @click.option("--step", type=click.IntRange(min=0), help="Only this training step (one of the recorded ones).")
 @click.option("--values", is_flag=True, help="Also print the selected values (narrow with --layer/--probe/--step).")
-@friendly
+@friendly_errors
 def inspect(run_dir: Path, layers: tuple[str, ...], probes: tuple[str, ...], step: int | None, values: bool) -> None:
     """Show what RUN_DIR recorded: a table of layers x probes with shapes, steps and statistics.
 
@@ -78,7 +67,7 @@ def inspect(run_dir: Path, layers: tuple[str, ...], probes: tuple[str, ...], ste
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the PNGs (default: RUN_DIR/plots for one run, ./plots for several).")
-@friendly
+@friendly_errors
 def plot(run_dirs: tuple[Path, ...], out: Path | None) -> None:
     """Write PNGs for RUN_DIRS: error curves, the TP diagnostics per layer (inverse
     reconstruction error, target gap), activation quantiles, update and weight norms and

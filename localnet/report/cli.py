@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..record.cli import friendly
+from ..errors import friendly_errors
 
 
 @click.command()
@@ -23,7 +23,7 @@ from ..record.cli import friendly
 @click.option("--seeds", is_flag=True, help="Group runs that differ only in the seed: per-seed bests, mean ± sd, range.")
 @click.option("--target", type=float, help="With --seeds: count the seeds whose best is <= TARGET.")
 @click.option("--within", type=click.IntRange(min=1), help="Take each run's best over its first N epochs only.")
-@friendly
+@friendly_errors
 def report(dirs: tuple[Path, ...], paper: bool, out: Path | None, figures: Path | None, notes: Path | None,
            seeds: bool, target: float | None, within: int | None) -> None:
     """Summarise DIRS (run directories, sweep directories, or folders of them) as markdown."""

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import ConfigError
-from ..record.cli import friendly
+from ..errors import ConfigError, friendly_errors
 
 
 @click.command()
@@ -34,7 +33,7 @@ from ..record.cli import friendly
 @click.option("--data-dir", help="Passed to every trial.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Sweep directory (rerun with the same arguments to resume it).")
-@friendly
+@friendly_errors
 def sweep(config: str, space_path: str | None, trials: int, variants: tuple[str, ...], seeds: str | None,
           sets: tuple[str, ...], epochs: int | None, keep: int | None, after: int | None, eta: int | None,
           runner: str, address: str | None, jobs: int | None, threads: int, seed: int, data_dir: str | None,
