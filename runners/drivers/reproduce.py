@@ -92,7 +92,7 @@ def reproduce(grid: str, out: Path, seeds: list[int], epochs: int | None, runner
 def main(grid: str, out: Path | None, rules: str | None, seeds: str, epochs: int | None, runner: str,
          jobs: int | None, threads: int, data_dir: str | None, models: Path) -> None:
     """Run every shipped config of GRID and report it against the paper's tables."""
-    from localnet.cli import friendly_errors  # noqa: PLC0415
+    from localnet.errors import friendly_errors  # noqa: PLC0415
     from localnet.sweep.grid import parse_seeds  # noqa: PLC0415
 
     def body() -> None:
