@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import ConfigError
 
-BACKENDS = ("numpy", "cupy")
+BACKENDS = ("numpy", "cupy", "auto")  # auto: cupy where a GPU is usable, else numpy (resolve_auto)
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,8 @@ def get_backend(name: str = "numpy", dtype: str = "float32") -> Backend:
     """
     if dtype not in ("float32", "float64"):
         raise ConfigError(f"dtype {dtype!r} is not supported: use 'float32' or 'float64'")
+    if name == "auto":
+        return resolve_auto(dtype)[0]
     if name == "numpy":
         return Backend("numpy", np, np.dtype(dtype))
     if name == "cupy":
@@ -151,6 +153,17 @@ def get_backend(name: str = "numpy", dtype: str = "float32") -> Backend:
             raise ConfigError("backend 'cupy' found no GPU on this machine: use --backend numpy")
         return Backend("cupy", cupy, np.dtype(dtype))
     raise ConfigError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
+
+
+def resolve_auto(dtype: str = "float32") -> tuple[Backend, str]:
+    """backend = "auto": (the cupy Backend, "") where CuPy finds a usable GPU, else (the
+    numpy Backend, the reason in a few words) -- the caller says it ran on the CPU."""
+    try:
+        return get_backend("cupy", dtype), ""
+    except ConfigError as err:
+        text = str(err)
+        reason = "CuPy is not installed" if "not installed" in text else text.split(": use --backend")[0]
+        return get_backend("numpy", dtype), reason.removeprefix("backend 'cupy' ")
 
 
 def array_module(array: Any) -> ModuleType:

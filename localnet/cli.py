@@ -119,13 +119,15 @@ def validate(config: str, sets: tuple[str, ...]) -> None:
     """
     from .backend import get_backend  # noqa: PLC0415
     from .data import get_spec  # noqa: PLC0415
+    from .data.imagenet_spec import input_shape_of  # noqa: PLC0415
     from .errors import ConfigError  # noqa: PLC0415
     from .plan import build_checked, check_memory  # noqa: PLC0415
 
     cfg = _load(config, sets, None, None, None)
     spec = get_spec(cfg.data.dataset)
-    check_memory(cfg, spec.input_shape)  # what training on the config's backend needs
-    network = build_checked(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
+    shape = input_shape_of(cfg)  # data.image_size for streamed ImageNet
+    check_memory(cfg, shape)  # what training on the config's backend needs
+    network = build_checked(cfg, get_backend("numpy", cfg.dtype), shape, spec.num_classes)
     if cfg.backend != "numpy":
         try:
             get_backend(cfg.backend, cfg.dtype)
@@ -147,12 +149,14 @@ def schedule(config: str, sets: tuple[str, ...]) -> None:
     """
     from .backend import get_backend  # noqa: PLC0415
     from .data import get_spec  # noqa: PLC0415
+    from .data.imagenet_spec import input_shape_of  # noqa: PLC0415
     from .plan import build_checked  # noqa: PLC0415
     from .schedule import describe  # noqa: PLC0415
 
     cfg = _load(config, sets, None, None, None)
     spec = get_spec(cfg.data.dataset)
-    net = build_checked(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
+    shape = input_shape_of(cfg)  # data.image_size for streamed ImageNet
+    net = build_checked(cfg, get_backend("numpy", cfg.dtype), shape, spec.num_classes)
     train = cfg.data.limit_train or spec.train_size
     steps = -(-train // cfg.data.batch_size)
     rule = type(net.rule).__name__.lower()
@@ -179,13 +183,15 @@ def plan(config: str, sets: tuple[str, ...], batch_size: int | None) -> None:
     """
     from .backend import get_backend  # noqa: PLC0415
     from .data import get_spec  # noqa: PLC0415
+    from .data.imagenet_spec import input_shape_of  # noqa: PLC0415
     from .plan import build_checked, format_plan, plan as make_plan  # noqa: PLC0415
 
     cfg = _load(config, sets, None, None, None)
     spec = get_spec(cfg.data.dataset)
-    net = build_checked(cfg, get_backend("numpy", cfg.dtype), spec.input_shape, spec.num_classes)
+    shape = input_shape_of(cfg)  # data.image_size for streamed ImageNet
+    net = build_checked(cfg, get_backend("numpy", cfg.dtype), shape, spec.num_classes)
     batch = batch_size or cfg.data.batch_size
-    click.echo(f"{config}: rule {type(net.rule).__name__.lower()}, input {spec.input_shape}, {cfg.dtype}")
+    click.echo(f"{config}: rule {type(net.rule).__name__.lower()}, input {shape}, {cfg.dtype}")
     click.echo(format_plan(make_plan(net, batch), batch, "host memory on numpy, GPU memory on cupy"))
 
 

@@ -87,8 +87,13 @@ class DataConfig:
     normalize: str = "unit"
     # Training-time augmentation ([data.augment]); off unless a config asks (CIFAR-10 configs do).
     augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(flip="none", crop_padding=0))
+    # Streamed ImageNet only: the side of the square crop the network sees (a random crop of
+    # the prepared S x S image when training, the centre crop when evaluating); 0: 224.
+    image_size: int = 0
 
     def __post_init__(self) -> None:
+        if self.image_size < 0:
+            raise ValueError(f"image_size must be >= 0 (0: the dataset's own size), got {self.image_size}")
         for name in ("batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -67,6 +67,9 @@ def _check_data(data: DataConfig, problems: Problems) -> None:
         problems.add(f"data.dataset {data.dataset!r} is unknown{nearest(data.dataset, known)}; "
                      f"use one of {', '.join(known)}", key="data.dataset")
         return
+    if data.image_size and data.dataset != "imagenet":
+        problems.add(f"data.image_size is for the streamed dataset 'imagenet', not {data.dataset!r}: "
+                     "remove it", key="data.image_size")
     sizes = [n for n in (data.limit_train, spec.train_size) if n > 0]
     available = min(sizes) if sizes else 0
     if available and data.batch_size > available:

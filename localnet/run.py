@@ -63,7 +63,12 @@ def prepare_run_dir(path: Path, force: bool) -> Path:
 def load_data(config: RunConfig, data_dir: str | None) -> tuple[tuple[np.ndarray, ...], Any]:
     """(x_train, y_train, x_test, y_test) host arrays, cut to data.limit_*, and the Dataset."""
     from .data import load_dataset, resolve_data_dir  # noqa: PLC0415
+    from .data.imagenet_spec import is_streamed  # noqa: PLC0415
 
+    if is_streamed(config.data.dataset):  # read batch by batch from prepared shards
+        from .stream import load_streamed  # noqa: PLC0415 - zarr only for streamed runs
+
+        return load_streamed(config, data_dir)
     dataset = load_dataset(config.data.dataset, resolve_data_dir(config.data.dataset, data_dir))
     n_train = min(config.data.limit_train or len(dataset.x_train), len(dataset.x_train))
     n_test = config.data.limit_test or len(dataset.x_test)
@@ -97,6 +102,8 @@ def summarize(history: list[EpochMetrics], config: RunConfig, network: Network) 
         "train_loss": last.train_loss if last else None,
         "best_test_error": best.test_error if best else None,
         "best_epoch": best.epoch if best else None,
+        "test_top5_error": _number(last.test_top5_error) if last else None,
+        "train_top5_error": _number(last.train_top5_error) if last else None,
         "examples_per_second": examples / seconds if seconds else None,
         "train_seconds": seconds,
         "parameters": network.parameter_count(),
@@ -104,6 +111,10 @@ def summarize(history: list[EpochMetrics], config: RunConfig, network: Network) 
         "seed": config.seed,
         "versions": {"localnet": __version__, "numpy": np.__version__, "python": platform.python_version()},
     }
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else value
 
 
 def _json_row(row: EpochMetrics) -> str:
@@ -120,10 +131,10 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
     run directory is created, so a failed start leaves nothing behind. resume: continue
     the run in `out` from its newest valid checkpoint (see `resume_experiment`).
     """
-    from .data import get_spec  # noqa: PLC0415
+    from .data.imagenet_spec import input_shape_of  # noqa: PLC0415
 
     backend = get_backend(config.backend, config.dtype)
-    check_memory(config, get_spec(config.data.dataset).input_shape, backend=backend.name)  # before any data
+    check_memory(config, input_shape_of(config), backend=backend.name)  # before any data
     threads = resolve_threads(config.threads)
     with limit_threads(threads):
         arrays, dataset = load_data(config, data_dir)
@@ -208,7 +219,7 @@ def _stop_on_signals(trainer: Trainer) -> Iterator[list[int]]:
 def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple[np.ndarray, ...], dataset: Any,
                 run_dir: Path, echo: Callable[[str], None], progress: Callable[..., Any] | None,
                 resume: bool, threads: str, resume_command: str) -> tuple[dict[str, Any], Path]:
-    trainer = Trainer(config, network, backend, dataset.num_classes)
+    trainer = getattr(dataset, "trainer", Trainer)(config, network, backend, dataset.num_classes)
     checkpoints = Checkpointer(run_dir, network, config.train.keep_checkpoints, warn=echo)
     echo(f"run {config.name}: {threads}, {network.parameter_count():,} parameters, rule "
          f"{config_to_dict(config)['rule']['name']}, backend {backend.name}, {len(arrays[0])} train / "

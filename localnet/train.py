@@ -7,6 +7,7 @@ once (uint8 images and int labels), and metric sums come back once per epoch.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,6 +38,10 @@ class EpochMetrics:
     test_error: float
     seconds: float
     examples_per_second: float
+    # Top-5 errors (%): the true class is not among the 5 most probable (NaN: not measured,
+    # e.g. train with eval_train off, or a checkpoint written before they were recorded).
+    train_top5_error: float = float("nan")
+    test_top5_error: float = float("nan")
 
 
 class Stopped(Exception):
@@ -174,18 +179,34 @@ class Trainer:
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(mean cross-entropy, error %) of the current network on (x, y); no learning."""
-        xp, output = self.xp, self.network.output.layer
-        loss_sum = xp.zeros((), dtype=self.backend.dtype)
-        wrong = xp.zeros((), dtype=xp.int64)
+        return self.evaluate_top(x, y)[:2]
+
+    def evaluate_top(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+        """(mean cross-entropy, top-1 error %, top-5 error %) of the current network on (x, y)."""
+        sums = self.new_sums()
         for index in batches(len(x), self.config.data.eval_batch_size, None):
             if self.stop_requested:
                 raise Stopped(Position())  # fit checkpoints the epoch's real position
             xd, yd, onehot = self.to_device(x[index], y[index])
-            probs = self.network.predict(xd)
-            loss_sum += output.loss(probs, onehot) * len(xd)
-            wrong += (probs.argmax(axis=1) != yd).sum()
-        loss, wrong = self.backend.to_host(loss_sum), self.backend.to_host(wrong)
-        return float(loss) / len(x), 100.0 * float(wrong) / len(x)
+            self.add_to_sums(sums, self.network.predict(xd), yd, onehot)
+        return self.finish_sums(sums, len(x))
+
+    def new_sums(self) -> list[Any]:
+        """Device accumulators [loss sum, top-1 wrong, top-5 wrong] for `add_to_sums`."""
+        xp = self.xp
+        return [xp.zeros((), dtype=self.backend.dtype), xp.zeros((), dtype=xp.int64), xp.zeros((), dtype=xp.int64)]
+
+    def add_to_sums(self, sums: list[Any], probs: Any, yd: Any, onehot: Any) -> None:
+        """Add one batch: probs (B, C), labels yd (B,). Top-5 counts the classes scored
+        strictly above the true one (rank >= 5 is wrong), O(B C) on the device."""
+        sums[0] += self.network.output.layer.loss(probs, onehot) * len(yd)
+        sums[1] += (probs.argmax(axis=1) != yd).sum()
+        true = (probs * onehot).sum(axis=1, keepdims=True)
+        sums[2] += ((probs > true).sum(axis=1) >= 5).sum()
+
+    def finish_sums(self, sums: list[Any], n: int) -> tuple[float, float, float]:
+        loss, top1, top5 = (self.backend.to_host(s) for s in sums)  # one copy each, per evaluation
+        return float(loss) / n, 100.0 * float(top1) / n, 100.0 * float(top5) / n
 
     def fit(self, dataset: Any, epochs: int, on_epoch: Callable[[EpochMetrics], None] | None = None,
             progress: Callable[[int, int], Any] | None = None, resume: Position | None = None,
@@ -218,14 +239,14 @@ class Trainer:
                 if bar is not None:
                     bar.close()
             try:
-                train_error = self.evaluate(x_train, y_train)[1] if self.config.train.eval_train else float("nan")
-                test_loss, test_error = self.evaluate(x_test, y_test)
+                train = self.evaluate_top(x_train, y_train) if self.config.train.eval_train else (math.nan,) * 3
+                test_loss, test_error, test_top5 = self.evaluate_top(x_test, y_test)
             except Stopped:
                 if self.on_checkpoint is not None:
                     self.on_checkpoint(position, None)  # every step of the epoch run: resume evaluates
                 raise Stopped(position) from None
             rate = examples / passes / seconds if examples and seconds > 0 else float("nan")
-            row = EpochMetrics(epoch, train_loss, train_error, test_loss, test_error, seconds, rate)
+            row = EpochMetrics(epoch, train_loss, train[1], test_loss, test_error, seconds, rate, train[2], test_top5)
             history.append(row)
             if on_epoch is not None:
                 on_epoch(row)

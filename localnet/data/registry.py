@@ -9,11 +9,12 @@ from __future__ import annotations
 from ..errors import DataError
 from .cifar import CIFAR10
 from .downsampled import IMAGENET32, IMAGENET64
+from .imagenet_spec import IMAGENET
 from .mnist import FASHION_MNIST, IDX, KMNIST, MNIST
 from .spec import DatasetSpec
 
 DATASETS: dict[str, DatasetSpec] = {
-    spec.name: spec for spec in (MNIST, FASHION_MNIST, KMNIST, IDX, CIFAR10, IMAGENET32, IMAGENET64)
+    spec.name: spec for spec in (MNIST, FASHION_MNIST, KMNIST, IDX, CIFAR10, IMAGENET32, IMAGENET64, IMAGENET)
 }
 
 

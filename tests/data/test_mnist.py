@@ -161,8 +161,8 @@ def test_missing_file(tmp_path):
 
 def test_unknown_dataset():
     with pytest.raises(DataError) as err:
-        load_dataset("imagenet", "/nowhere")
-    one_line(err, "imagenet", "mnist")
+        load_dataset("imagenet21k", "/nowhere")  # "imagenet" is a streamed dataset
+    one_line(err, "imagenet21k", "mnist")
 
 
 def test_load_without_directory_resolves(tmp_path, monkeypatch):

@@ -1,0 +1,140 @@
+"""Training on a streamed dataset (`data.dataset = "imagenet"`): prepared shards, never loaded whole.
+
+`load_streamed` opens DIR/train and DIR/val (the output of `localnet data prepare
+imagenet`) as ShardLoaders; `StreamTrainer` is the Trainer whose epochs read batches from
+them: a seeded, resumable order with a random crop and flip per training batch (centre
+crop for evaluation), the uint8 batch copied to the device once and normalised there
+with ImageNet's mean and std. A mid-epoch resume continues with exactly the batches an
+uninterrupted run would have seen (`ShardLoader.batches(epoch, start_step, pass_index)`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .data.imagenet import ShardLoader, normalize_on_device
+from .data.imagenet_spec import input_shape_of
+from .errors import DataError
+from .schedule import learns_from_labels
+from .train import Position, Stopped, Trainer
+
+
+@dataclass(frozen=True)
+class StreamedData:
+    """What `run` needs of a streamed dataset besides the loaders."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    num_classes: int
+    trainer: type  # StreamTrainer
+
+
+def load_streamed(config: Any, data_dir: str | None) -> tuple[tuple[Any, ...], StreamedData]:
+    """((train loader, None, val loader, None), StreamedData) for `config`; DataError (one
+    line) when the directory holds no prepared train/ and val/ or the crop does not fit."""
+    from .data import resolve_data_dir
+
+    root = Path(resolve_data_dir(config.data.dataset, data_dir))
+    data = config.data
+    side = input_shape_of(config)[0]
+    workers = 2  # chunk-reading threads; the loader measures well ahead of one CPU step
+    try:
+        train = EvaluableLoader(root / "train", data.batch_size, config.seed, crop=side, train=True,
+                            flip=data.augment.flip != "none", workers=workers)
+        val = ShardLoader(root / "val", data.eval_batch_size, config.seed, crop=side, train=False, workers=workers)
+    except ValueError as err:
+        raise DataError(f"{root}: {err}: set data.image_size to at most the prepared size, or prepare "
+                        "with a larger --size") from None
+    if train.num_classes != val.num_classes:
+        raise DataError(f"{root}: train has {train.num_classes} classes but val {val.num_classes}: prepare both "
+                        "splits from the same release")
+    if data.batch_size > len(train):
+        raise DataError(f"data.batch_size {data.batch_size} is larger than the {len(train):,} training images "
+                        f"in {root / 'train'}: use a batch_size <= {len(train)}")
+    info = StreamedData(config.data.dataset, (side, side, 3), train.num_classes, StreamTrainer)
+    return (train, None, val, None), info
+
+
+class StreamTrainer(Trainer):
+    """A Trainer whose data are ShardLoaders: `fit((train, None, val, None), ...)`."""
+
+    def to_device(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any, Any]:
+        xd = normalize_on_device(self.backend, x)
+        yd = self.backend.to_device(y)
+        return xd, yd, self.eye[yd]
+
+    def train_epoch(self, epoch: int, x: Any, y: Any, progress: Any = None,
+                    position: Position | None = None) -> tuple[float, float, int]:
+        """As Trainer.train_epoch, with batches read from the loader `x` (y is unused)."""
+        loader = x
+        passes = self.network.rule.passes()
+        pos = position if position is not None else Position(epoch=epoch, step=self.step_count)
+        loss_sum = self.xp.asarray(pos.loss_sum, dtype=self.backend.dtype)
+        output = self.network.output.layer
+        start, before, examples = time.perf_counter(), pos.seconds, 0
+        for number in range(pos.pass_index, len(passes)):
+            plan = passes[number]
+            counts = learns_from_labels(plan)
+            batches = loader.batches(epoch, start_step=pos.batch_index, pass_index=number)
+            try:
+                for xb, yb in batches:
+                    xd, _, onehot = self.to_device(xb, yb)
+                    probs = self.network.step(self.step_count, xd, onehot, plan)
+                    if self.recorder is not None:
+                        self.recorder.end_step(self.step_count, epoch)
+                    if counts:
+                        loss_sum += output.loss(probs, onehot) * len(xd)
+                        pos.counted += len(xd)
+                    self.step_count += 1
+                    pos.batch_index += 1
+                    pos.step = self.step_count
+                    examples += len(xd)
+                    if progress is not None:
+                        progress.update(len(xd))
+                    due = self.checkpoint_every and self.step_count % self.checkpoint_every == 0
+                    if due or self.stop_requested:
+                        pos.seconds = before + time.perf_counter() - start
+                        pos.loss_sum = float(self.backend.to_host(loss_sum))
+                        if self.on_checkpoint is not None:
+                            self.on_checkpoint(pos, None)
+                        if self.stop_requested:
+                            raise Stopped(pos)
+            finally:
+                batches.close()  # stops the loader's threads on an early exit
+            pos.pass_index, pos.batch_index = number + 1, 0
+        self.backend.synchronize()
+        seconds = time.perf_counter() - start
+        pos.seconds, pos.loss_sum = before + seconds, float(self.backend.to_host(loss_sum))
+        return pos.loss_sum / max(pos.counted, 1), seconds, examples
+
+    def evaluate_top(self, x: Any, y: Any) -> tuple[float, float, float]:
+        """(mean cross-entropy, top-1 error %, top-5 error %) over the loader `x` in file
+        order with centre crops (y is unused; a training loader is read through its
+        evaluation twin: same split, centre crop, file order)."""
+        loader = x.eval_twin() if isinstance(x, EvaluableLoader) else x
+        sums = self.new_sums()
+        for xb, yb in loader.batches(0):
+            if self.stop_requested:
+                raise Stopped(Position())
+            xd, yd, onehot = self.to_device(xb, yb)
+            self.add_to_sums(sums, self.network.predict(xd), yd, onehot)
+        return self.finish_sums(sums, len(loader))
+
+
+class EvaluableLoader(ShardLoader):
+    """A training ShardLoader that can open its split again for evaluation (eval_train)."""
+
+    def __init__(self, root: str | Path, batch_size: int, seed: int = 0, **options: Any) -> None:
+        super().__init__(root, batch_size, seed, **options)
+        self.root, self._twin = Path(root), None
+
+    def eval_twin(self) -> ShardLoader:
+        if self._twin is None:
+            self._twin = ShardLoader(self.root, self.batch_size, self.seed, crop=self.crop, train=False,
+                                     workers=self.workers)
+        return self._twin
