@@ -24,6 +24,13 @@ from .network import Network
 
 @dataclass(frozen=True)
 class LayerPlan:
+    """One layer's memory in bytes. weights: forward W, b; feedback: every rule state array
+    (fixed B and learned inverses), of which `inverses` are the learned ones; optimizer:
+    Adam's m, v and scratch for every learned array; activations: what a step keeps at the
+    batch (x, a, h, im2col columns); gradients: the last gradients a node keeps of every
+    learned array (probes read them); scratch: a rule's per-step buffer (the generated
+    DFA's feedback tile)."""
+
     name: str
     kind: str
     out_shape: tuple[int, ...]
@@ -32,37 +39,62 @@ class LayerPlan:
     feedback: int
     optimizer: int
     activations: int
+    inverses: int = 0
+    gradients: int = 0
+    scratch: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.feedback + self.optimizer + self.activations + self.gradients + self.scratch
 
 
 def plan(network: Network, batch: int) -> list[LayerPlan]:
     """One row per layer for training at `batch` examples per step."""
     size = network.backend.dtype.itemsize
+    scratch_values = getattr(network.rule, "scratch_values", lambda name: 0)
     rows = []
     for node in network.nodes:
         layer = node.layer
         weights = sum(int(p.size) for p in layer.params.values())
         feedback = sum(int(p.size) for p in node.state.arrays.values())
+        inverses = sum(int(node.state.arrays[k].size) for keys in node.state.learned.values() for k in keys)
         # every array of every parameter group the rule declares and learns here has an Adam
         learned = sum(int(p.size) for _, opt in node.optimizers() for p in opt.params.values())
         activations = batch * (int(np.prod(layer.in_shape)) + 2 * layer.units + layer.kept_per_example())
         rows.append(LayerPlan(node.name, type(layer).__name__, layer.out_shape, weights, weights * size,
-                              feedback * size, 3 * learned * size, activations * size))
+                              feedback * size, 3 * learned * size, activations * size, inverses * size,
+                              learned * size, scratch_values(node.name) * size))
     return rows
+
+
+#: Memory sizes `format_plan` fits a batch into: a 16 GB V100, an 80 GB A100/H100, a 141 GB H200.
+CARDS = (("16 GB", 16 * 10**9), ("80 GB", 80 * 10**9), ("141 GB", 141 * 10**9))
+
+
+def largest_batch(rows: list[LayerPlan], batch: int, capacity: int) -> int:
+    """The largest batch whose plan total fits `capacity` bytes (activations grow with the
+    batch, the rest does not); 0 if even the parameters do not fit."""
+    per_example = sum(r.activations for r in rows) / batch
+    fixed = sum(r.total - r.activations for r in rows)
+    return max(0, int((capacity - fixed) // per_example)) if per_example else 0
 
 
 def format_plan(rows: list[LayerPlan], batch: int, backend_note: str) -> str:
     def mib(n: int) -> str:
         return f"{n / 2**20:9.1f}"
 
+    fields = ("weights", "feedback", "inverses", "optimizer", "gradients", "activations", "scratch")
     lines = [f"{'layer':<8} {'type':<17} {'output shape':<15} {'params':>11} {'weights':>9} {'feedback':>9} "
-             f"{'adam':>9} {'acts@' + str(batch):>9}  (MiB)"]
+             f"{'(invs)':>9} {'adam':>9} {'grads':>9} {'acts@' + str(batch):>9} {'scratch':>9}  (MiB)"]
     for r in rows:
-        lines.append(f"{r.name:<8} {r.kind:<17} {r.out_shape!s:<15} {r.parameters:>11,} {mib(r.weights)} "
-                     f"{mib(r.feedback)} {mib(r.optimizer)} {mib(r.activations)}")
-    total = [sum(getattr(r, f) for r in rows) for f in ("parameters", "weights", "feedback", "optimizer", "activations")]
-    lines.append(f"{'total':<8} {'':<17} {'':<15} {total[0]:>11,} {mib(total[1])} {mib(total[2])} {mib(total[3])} "
-                 f"{mib(total[4])}")
-    lines.append(f"training memory: {sum(total[1:]) / 2**20:.1f} MiB ({backend_note})")
+        lines.append(f"{r.name:<8} {r.kind:<17} {r.out_shape!s:<15} {r.parameters:>11,} "
+                     + " ".join(mib(getattr(r, f)) for f in fields))
+    lines.append(f"{'total':<8} {'':<17} {'':<15} {sum(r.parameters for r in rows):>11,} "
+                 + " ".join(mib(sum(getattr(r, f) for r in rows)) for f in fields))
+    lines.append(f"training memory: {sum(r.total for r in rows) / 2**20:.1f} MiB at batch {batch} "
+                 f"(feedback includes the learned inverses; {backend_note})")
+    fits = ", ".join(f"{name}: {largest_batch(rows, batch, cap):,}" for name, cap in CARDS)
+    lines.append(f"largest batch that fits (GB = 10^9 bytes, arrays only): {fits}")
     return "\n".join(lines)
 
 

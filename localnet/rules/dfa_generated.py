@@ -77,11 +77,12 @@ class GeneratedDFA(DFA):
         key, limit, units, outputs = self.keys[name]
         return feedback_rows(key, range(outputs), units, limit, dtype)
 
-    def scratch_values(self, info: LayerInfo) -> int:
-        """Values of the tile buffer a hidden layer with weights uses each step (plan)."""
-        if info.role == "output" or not info.has_params:
+    def scratch_values(self, name: str) -> int:
+        """Values of the tile buffer layer `name` uses each step (plan); 0 where it has no B."""
+        if name not in self.keys:
             return 0
-        return min(self.options.tile_rows, info.output_units) * info.units
+        _, _, units, outputs = self.keys[name]
+        return min(self.options.tile_rows, outputs) * units
 
     def handle(self, view: LocalView, message: Message) -> Reply:
         if message.kind == "target":
