@@ -245,38 +245,31 @@ def verify(dataset: str, data_dir: str | None) -> None:
     click.echo(f"{dataset}: all {len(reports)} files ok in {directory}")
 
 
-@main.command()
-@click.option("--suite", type=click.Choice(["fc", "lc", "all"]), default="fc", show_default=True,
-              help="fc: training examples/s per rule on MNIST-FC vs PyTorch; lc: LC kernel GFLOP/s on the "
-                   "CIFAR-LC layer shapes vs a torch unfold LC and numpy sgemm peak; all: both.")
-@click.option("--rules", default="bp,fa,dfa,tp,dtp,sdtp,aosdtp", show_default=True,
-              help="fc suite: rules to time (bp, fa, dfa also against PyTorch; TP rules against BP).")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default: 100 for fc, 128 for lc).")
-@click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="fc: timed steps per round.")
-@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Alternating timed rounds per implementation; the best round and the median per-round ratio are reported.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="fc: also write results here.")
-@click.option("--cpu-time", is_flag=True,
-              help="Time CPU seconds of this process instead of wall time (with OPENBLAS_NUM_THREADS=1: the work "
-                   "done, whatever else runs on the machine).")
-@friendly_errors
-def bench(suite: str, rules: str, batch_size: int | None, steps: int, repeats: int, json_out: Path | None,
-          cpu_time: bool) -> None:
-    """Benchmarks, measured side by side with a reference in one run (needs torch).
+def add_runner_commands(group: click.Group) -> None:
+    """Add the commands that runner packages declare in the `localnet.commands` entry-point group
+    (pyproject.toml; `localnet bench` is runners.bench.cli:bench). The library never imports
+    runners/: a command whose package is missing is reported when it is called, in one line."""
+    from importlib.metadata import entry_points  # noqa: PLC0415 - only at start-up
 
-    torch is only the reference here: pip install -e '.[test]'. Run on an idle machine.
-    """
-    try:
-        from runners.bench import run_bench  # noqa: PLC0415
-        from runners.bench_lc import run_lc_bench  # noqa: PLC0415
-    except ImportError as err:
-        raise LocalnetError(f"the benchmark needs the runners package and torch ({err}): "
-                            "pip install -e '.[test]' from a source checkout") from None
-    if suite in ("fc", "all"):
-        run_bench([r.strip() for r in rules.split(",") if r.strip()], batch_size or 100, steps, repeats, json_out,
-                  click.echo, cpu_time)
-    if suite in ("lc", "all"):
-        run_lc_bench(batch_size or 128, repeats, click.echo, cpu_time)
+    for entry in entry_points(group="localnet.commands"):
+        try:
+            command = entry.load()
+        except ImportError as err:
+            command = _missing_command(entry.name, entry.value, err)
+        group.add_command(command, entry.name)
+
+
+def _missing_command(name: str, target: str, err: ImportError) -> click.Command:
+    """A stand-in for a declared command whose package cannot be imported."""
+
+    @click.command(name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+                   help=f"(unavailable: {target} cannot be imported)", add_help_option=False)
+    @friendly_errors
+    def missing() -> None:
+        raise LocalnetError(f"`localnet {name}` needs {target.partition(':')[0]}, which cannot be imported ({err}): "
+                            "pip install -e '.[test]' from a source checkout")
+
+    return missing
 
 
 data.add_command(prepare)
@@ -284,6 +277,7 @@ main.add_command(inspect)
 main.add_command(plot)
 main.add_command(sweep)
 main.add_command(report)
+add_runner_commands(main)
 
 if __name__ == "__main__":
     main()

@@ -28,7 +28,7 @@ from typing import Any
 
 from .config import AdamConfig
 
-#: elements per block of the blocked update (`python -m runners.bench_parts adam`; fifth
+#: elements per block of the blocked update (`python -m runners.bench.parts adam`; fifth
 #: session in docs/performance.md): 2^18 was within noise of the best on MNIST-FC (0.2 M,
 #: unblocked) and LC (0.8 M, 3.2 M) weights; smaller blocks pay more per call, and unblocked
 #: large arrays stream from L3 or memory on each of the ten passes.

@@ -170,7 +170,7 @@ def test_record_config_from_toml_tables():
 
 
 def test_bench_record_runs():
-    from runners.bench_record import run_record_bench
+    from runners.bench.record import run_record_bench
 
     lines = []
     result = run_record_bench(rule="fa", steps=20, repeats=1, echo=lines.append)

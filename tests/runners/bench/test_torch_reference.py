@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
 
-from runners.torch_reference import (  # noqa: E402
+from runners.bench.torch_reference import (  # noqa: E402
     RULES,
     TorchMLP,
     dfa_grads,

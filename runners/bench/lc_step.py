@@ -9,25 +9,25 @@ Backend numpy faces torch on the CPU, cupy torch on CUDA. Rounds alternate betwe
 two; reported are the best round of each, their ratio (localnet / torch examples per
 second: > 1 means localnet is faster) and the median of the per-round ratios.
 
-    python -m runners.bench_lc_step [--rules bp,fa,sdtp] [--batch 128] [--steps 20] [--repeats 3] [--backend cupy]
+    python -m runners.bench.lc_step [--rules bp,fa,sdtp] [--batch 128] [--steps 20] [--repeats 3] [--backend cupy]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 import numpy as np
 
 from localnet import build_network, get_backend, load_config
 
-from .bench_env import StepTimer, environment, match_torch_threads, torch_device, torch_sync
+from .env import StepTimer, environment, match_torch_threads, torch_device, torch_sync
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 CONFIGS = {"bp": "cifar_lc_bp.toml", "fa": "cifar_lc_fa.toml", "sdtp": "cifar_lc_sdtp_parallel.toml"}
 CIFAR_SHAPE, CLASSES = (32, 32, 3), 10
 #: --set overrides that shrink the net (same layer types, kernels and strides, few channels):
@@ -127,21 +127,19 @@ def run_lc_step_bench(rules: list[str], batch: int = 128, steps: int = 20, repea
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rules", default="bp,fa,sdtp")
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
-    parser.add_argument("--narrow", action="store_true", help="a few channels per layer (CPU sizing runs)")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args(argv)
-    rows = run_lc_step_bench(args.rules.split(","), args.batch, args.steps, args.repeats, args.backend,
-                             narrow=args.narrow)
-    if args.json is not None:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
-
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--rules", default="bp,fa,sdtp", show_default=True, help="Comma-separated rules to time.")
+@click.option("--batch", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--backend", type=click.Choice(["numpy", "cupy"]), default="numpy", show_default=True)
+@click.option("--narrow", is_flag=True, help="A few channels per layer (CPU sizing runs).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write results here.")
+def main(rules: str, batch: int, steps: int, repeats: int, backend: str, narrow: bool, json_out: Path | None) -> None:
+    """One CIFAR-LC training step per rule, localnet against the torch LC reference."""
+    rows = run_lc_step_bench(rules.split(","), batch, steps, repeats, backend, narrow=narrow)
+    if json_out is not None:
+        json_out.write_text(json.dumps(rows, indent=2) + "\n")
 
 if __name__ == "__main__":
     main()

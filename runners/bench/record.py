@@ -7,24 +7,24 @@ checkpoints take), and with `angle=True` one that also runs
 the side BP analysis. Rounds alternate between them so that drift in machine load hits
 all alike; the best round of each is compared.
 
-    python -m runners.bench_record [--rule fa] [--steps 1280] [--repeats 5] [--angle]
+    python -m runners.bench.record [--rule fa] [--steps 1280] [--repeats 5] [--angle]
 """
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 import numpy as np
 
 from localnet import build_network, get_backend, load_config
 from localnet.record import RecordConfig, Recorder
 
-from .bench import config_path, synthetic_batches
+from .fc import config_path, synthetic_batches
 
 
 def _timer(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray,
@@ -113,18 +113,17 @@ def run_record_bench(rule: str = "fa", batch_size: int = 100, steps: int = 1280,
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rule", default="fa")
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=1280)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--every", type=int, default=10)
-    parser.add_argument("--chunk", type=int, default=128)
-    parser.add_argument("--angle", action="store_true")
-    args = parser.parse_args()
-    run_record_bench(args.rule, args.batch_size, args.steps, args.repeats, args.every, args.chunk, args.angle)
-
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--rule", default="fa", show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=1280, show_default=True)
+@click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--every", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--chunk", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--angle", is_flag=True)
+def main(rule: str, batch_size: int, steps: int, repeats: int, every: int, chunk: int, angle: bool) -> None:
+    """The cost of recording probes: training steps with and without a Recorder, side by side."""
+    run_record_bench(rule, batch_size, steps, repeats, every, chunk, angle)
 
 if __name__ == "__main__":
     main()

@@ -12,8 +12,8 @@ OMP_NUM_THREADS) when either is set. On a shared machine, multi-threaded per-pos
 stall at every thread barrier whenever a core is taken (seconds instead of tens of ms), so
 there compare single-threaded CPU time:
 
-    python -m runners.bench_lc [--batch 128] [--repeats 3] [--json out.json]
-    OPENBLAS_NUM_THREADS=1 python -m runners.bench_lc --cpu-time
+    python -m runners.bench.lc [--batch 128] [--repeats 3] [--json out.json]
+    OPENBLAS_NUM_THREADS=1 python -m runners.bench.lc --cpu-time
 
 On a GPU (`--backend cupy`) ours runs on CuPy and torch on CUDA, each timing `--calls` calls
 between two device synchronisations; the sgemm peak is then cuBLAS's (CuPy's matmul).
@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 import numpy as np
 
 from localnet import get_backend
@@ -35,7 +36,7 @@ from localnet.backend import Backend
 from localnet.errors import LocalnetError
 from localnet.layers import LocallyConnected, LocallyConnectedSpec
 
-from .bench_env import environment, match_torch_threads, timed, torch_device, torch_sync
+from .env import environment, match_torch_threads, timed, torch_device, torch_sync
 
 # (input (H, W, C), kernel, C_out, stride) of the CIFAR LC net: 5x5/64/s2, 5x5/128/s2, 3x3/256/s1.
 CIFAR_LC = [((32, 32, 3), 5, 64, 2), ((16, 16, 64), 5, 128, 2), ((8, 8, 128), 3, 256, 1)]
@@ -189,22 +190,20 @@ def run_lc_bench(batch: int = 128, repeats: int = 3, echo: Callable[[str], None]
     return rows
 
 
-def main() -> None:
-    import argparse  # noqa: PLC0415
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--cpu-time", action="store_true", help="time CPU seconds instead of wall time")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
-                        help="cupy: our layer on the GPU against torch on CUDA")
-    parser.add_argument("--calls", type=int, default=1, help="calls per timing (use ~20 on a GPU)")
-    args = parser.parse_args()
-    rows = run_lc_bench(args.batch, args.repeats, cpu_time=args.cpu_time, backend=args.backend, calls=args.calls)
-    if args.json is not None:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
-
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--batch", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--cpu-time", is_flag=True, help="Time CPU seconds instead of wall time.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write results here.")
+@click.option("--backend", type=click.Choice(["numpy", "cupy"]), default="numpy", show_default=True,
+              help="cupy: the layer on the GPU against torch on CUDA.")
+@click.option("--calls", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Calls per timing (about 20 on a GPU).")
+def main(batch: int, repeats: int, cpu_time: bool, json_out: Path | None, backend: str, calls: int) -> None:
+    """LC kernel GFLOP/s on the CIFAR-LC layer shapes, against a torch unfold LC and numpy's sgemm."""
+    rows = run_lc_bench(batch, repeats, cpu_time=cpu_time, backend=backend, calls=calls)
+    if json_out is not None:
+        json_out.write_text(json.dumps(rows, indent=2) + "\n")
 
 if __name__ == "__main__":
     main()

@@ -4,7 +4,7 @@ Used only by the benchmark, to put localnet's examples/second next to an idiomat
 torch implementation of the same networks and rules; torch is never in localnet's
 training path. ``make_trainer(..., device="cuda")`` builds the same network (the same
 seeded draws, made on the CPU and moved) on the GPU, for localnet's ``cupy`` backend.
-The locally-connected nets' reference is :mod:`runners.torch_lc_reference`. The CUDA
+The locally-connected nets' reference is :mod:`runners.bench.torch_lc_reference`. The CUDA
 path has not yet run on a GPU (runners/device_check runs it).
 
 Conventions match localnet: activations are row-major, batch first, and layer ``l``
@@ -23,18 +23,18 @@ Rules (all update with Adam, as in Bartunov et al. 2018's comparisons):
   through its own fixed random matrix ``B_l`` of shape ``(n_L, n_l)``:
   ``e_l = delta_L @ B_l``.
 
-Run ``python -m runners.torch_reference --rule bp --batch-size 100 --steps 200`` to
+Run ``python -m runners.bench.torch_reference --rule bp --batch-size 100 --steps 200`` to
 print examples/second on synthetic data of MNIST shape.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Literal, cast
 
+import click
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -424,44 +424,33 @@ def synthetic_mnist(
     return x, y
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """CLI: print examples/second of one rule on synthetic MNIST-shaped data."""
-    parser = argparse.ArgumentParser(
-        prog="python -m runners.torch_reference", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--rule", choices=RULES, default="bp")
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument(
-        "--threads", type=int, default=None, help="default: torch's (all cores)"
-    )
-    parser.add_argument("--adam", choices=("fused", "foreach", "for-loop"), default="fused")
-    parser.add_argument(
-        "--sizes",
-        type=lambda s: [int(v) for v in s.split(",")],
-        default=MNIST_SIZES,
-        help="comma-separated widths, default " + ",".join(map(str, MNIST_SIZES)),
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    args = parser.parse_args(argv)
-    if args.sizes[0] != 784:
-        parser.error("synthetic data is MNIST-shaped: the first width must be 784")
+def _sizes(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
+    sizes = [int(v) for v in value.split(",")]
+    if sizes[0] != 784:
+        raise click.BadParameter("synthetic data is MNIST-shaped: the first width must be 784")
+    return sizes
 
-    step = make_trainer(
-        args.rule, args.sizes, args.lr, seed=args.seed, threads=args.threads, adam=args.adam,
-        device=args.device,
-    )
-    x_all, y_all = (t.to(args.device) for t in synthetic_mnist(seed=args.seed))
-    sync = torch.cuda.synchronize if torch.device(args.device).type == "cuda" else None
-    eps = time_trainer(step, x_all, y_all, args.batch_size, args.steps, args.warmup, sync=sync)
-    print(
-        f"rule={args.rule} batch_size={args.batch_size} threads={torch.get_num_threads()} "
-        f"adam={args.adam} examples/s={eps:.0f}"
-    )
 
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--rule", type=click.Choice(RULES), default="bp", show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option("--lr", type=float, default=1e-4, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Default: torch's (all cores).")
+@click.option("--adam", type=click.Choice(["fused", "foreach", "for-loop"]), default="fused", show_default=True)
+@click.option("--sizes", default=",".join(map(str, MNIST_SIZES)), show_default=True, callback=_sizes,
+              help="Comma-separated widths.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+def main(rule: str, batch_size: int, steps: int, warmup: int, lr: float, threads: int | None, adam: str,
+         sizes: list[int], seed: int, device: str) -> None:
+    """Print examples/second of one rule on synthetic MNIST-shaped data."""
+    step = make_trainer(rule, sizes, lr, seed=seed, threads=threads, adam=adam, device=device)
+    x_all, y_all = (t.to(device) for t in synthetic_mnist(seed=seed))
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else None
+    eps = time_trainer(step, x_all, y_all, batch_size, steps, warmup, sync=sync)
+    click.echo(f"rule={rule} batch_size={batch_size} threads={torch.get_num_threads()} adam={adam} examples/s={eps:.0f}")
 
 if __name__ == "__main__":
     main()

@@ -1,8 +1,8 @@
 """Micro-benchmarks of the parts of a training step that docs/performance.md discusses.
 
-    python -m runners.bench_parts adam [--blocks 65536,131072,262144] [--sizes 200704,65536,...]
-    python -m runners.bench_parts adam-threads
-    python -m runners.bench_parts noise
+    python -m runners.bench.parts adam [--blocks 65536,131072,262144] [--sizes 200704,65536,...]
+    python -m runners.bench.parts adam-threads
+    python -m runners.bench.parts noise
 
 adam: CPU time of one `Adam.step` over arrays of `sizes` elements, for each block size of
 the blocked update (0: unblocked). adam-threads: MNIST-FC's five hidden weights, Adam in one
@@ -15,11 +15,11 @@ Run with every other job on the machine paused.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import click
 import numpy as np
 
 from localnet import optim
@@ -94,24 +94,23 @@ def noise_variants() -> dict[str, Callable[[], object]]:
             "Box-Muller f32": lambda: box_muller(rng, shape)}
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", choices=("adam", "adam-threads", "noise"))
-    parser.add_argument("--sizes", default=",".join(map(str, FC_SIZES)), help="adam: array sizes (elements)")
-    parser.add_argument("--blocks", default="65536,131072,262144,0", help="adam: block sizes, 0 = unblocked")
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--calls", type=int, default=100)
-    args = parser.parse_args(argv)
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("part", type=click.Choice(["adam", "adam-threads", "noise"]))
+@click.option("--sizes", default=",".join(map(str, FC_SIZES)), show_default=True, help="adam: array sizes (elements).")
+@click.option("--blocks", default="65536,131072,262144,0", show_default=True, help="adam: block sizes, 0 = unblocked.")
+@click.option("--rounds", type=click.IntRange(min=1), default=15, show_default=True)
+@click.option("--calls", type=click.IntRange(min=1), default=100, show_default=True)
+def main(part: str, sizes: str, blocks: str, rounds: int, calls: int) -> None:
+    """Time one part of a training step (PART: adam, adam-threads, noise), its variants side by side."""
     clock = time.process_time
-    if args.part == "adam":
-        variants = adam_variants([int(n) for n in args.sizes.split(",")], [int(b) for b in args.blocks.split(",")])
-    elif args.part == "adam-threads":
+    if part == "adam":
+        variants = adam_variants([int(n) for n in sizes.split(",")], [int(b) for b in blocks.split(",")])
+    elif part == "adam-threads":
         variants, clock = adam_thread_variants(), time.perf_counter  # threads: CPU time would add them up
     else:
         variants = noise_variants()
-    for name, (median, best) in compare(variants, args.rounds, args.calls, clock).items():
-        print(f"{name:20s} median {median:8.3f} ms   best {best:8.3f} ms")
-
+    for name, (median, best) in compare(variants, rounds, calls, clock).items():
+        click.echo(f"{name:20s} median {median:8.3f} ms   best {best:8.3f} ms")
 
 if __name__ == "__main__":
     main()

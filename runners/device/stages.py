@@ -1,6 +1,6 @@
 """The stages of runners/device_check, each a function of the run's options returning a JSON-able dict.
 
-Each runs in its own process (runners.device_check runs `stage NAME`), so a hang, a CUDA
+Each runs in its own process (runners.device.check runs `stage NAME`), so a hang, a CUDA
 error or an out-of-memory kills only that stage. `small` sizes every stage down so that the
 whole check runs in a minute or two on a CPU (backend numpy): the same code, not the numbers.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: requirements the check does without, and why (they are reported, not fatal)
 TOLERATED = {"ray": "only the sweep's Ray runner needs it (its test is slow, not gpu); too large to carry as a wheel"}
 CIFAR_LC_LAYERS = [((32, 32, 3), 5, 64, 2), ((16, 16, 64), 5, 128, 2), ((8, 8, 128), 3, 256, 1)]
@@ -113,7 +113,7 @@ def install(opts: Options) -> dict[str, Any]:
     names = [m.split(" (have")[0] for m in missing]
     if names:
         if not result["wheels"]:
-            result["wheels_note"] = f"{opts.wheels} holds no wheels: `python -m runners.device_check wheels` makes them"
+            result["wheels_note"] = f"{opts.wheels} holds no wheels: `python -m runners.device.check wheels` makes them"
         done = subprocess.run([*pip, "--find-links", str(opts.wheels), *names], capture_output=True, text=True)
         result["wheel_install"] = (done.stdout + done.stderr)[-2000:]
     project = subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], capture_output=True, text=True)
@@ -181,9 +181,9 @@ def fc(opts: Options) -> dict[str, Any]:
     """MNIST-FC bp, fa, dfa: localnet against torch on the same device, batch 128."""
     from localnet.backend import get_backend  # noqa: PLC0415
 
-    from .bench import run_bench  # noqa: PLC0415
+    from runners.bench.fc import run_bench  # noqa: PLC0415
 
-    from .bench import synthetic_batches, time_localnet  # noqa: PLC0415
+    from runners.bench.fc import synthetic_batches, time_localnet  # noqa: PLC0415
 
     batch, steps, repeats = (8, 2, 2) if opts.small else (128, 200, 3)
     rows = run_bench(["bp", "fa", "dfa"], batch, steps, repeats, None, backend=opts.backend)
@@ -199,9 +199,9 @@ def lc_step(opts: Options) -> dict[str, Any]:
     """CIFAR-LC bp, fa, sdtp one training step: localnet against torch unfold-LC, batch 128."""
     from localnet.backend import get_backend  # noqa: PLC0415
 
-    from .bench_lc_step import run_lc_step_bench  # noqa: PLC0415
+    from runners.bench.lc_step import run_lc_step_bench  # noqa: PLC0415
 
-    from .bench_lc_step import CIFAR_SHAPE, CLASSES, NARROW, time_localnet_step  # noqa: PLC0415
+    from runners.bench.lc_step import CIFAR_SHAPE, CLASSES, NARROW, time_localnet_step  # noqa: PLC0415
 
     batch, steps, repeats = (8, 2, 2) if opts.small else (128, 20, 3)
     rows = run_lc_step_bench(["bp", "fa", "sdtp"], batch, steps, repeats, opts.backend, narrow=opts.small)
@@ -221,8 +221,8 @@ def lc_ops(opts: Options) -> dict[str, Any]:
     from localnet.backend import get_backend  # noqa: PLC0415
     from localnet.layers.patches import PatchGeometry, col2im_gather  # noqa: PLC0415
 
-    from .bench_env import timed  # noqa: PLC0415
-    from .bench_lc import run_lc_bench  # noqa: PLC0415
+    from runners.bench.env import timed  # noqa: PLC0415
+    from runners.bench.lc import run_lc_bench  # noqa: PLC0415
 
     layers = [((8, 8, 3), 3, 4, 2)] if opts.small else CIFAR_LC_LAYERS
     batch, repeats, calls = (8, 2, 1) if opts.small else (128, 3, 20)

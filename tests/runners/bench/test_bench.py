@@ -1,4 +1,4 @@
-"""runners.bench: a tiny run fills every column, and the paired ratio is the per-round median."""
+"""runners.bench.fc: a tiny run fills every column, and the paired ratio is the per-round median."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from runners.bench import run_bench  # noqa: E402
+from runners.bench.fc import run_bench  # noqa: E402
 
 
 def test_tiny_bench_reports_best_and_paired_ratios(capsys):

@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from localnet import build_network, get_backend, load_config  # noqa: E402
-from runners.torch_lc_reference import make_lc_trainer, trainer_for_config  # noqa: E402
+from runners.bench.torch_lc_reference import make_lc_trainer, trainer_for_config  # noqa: E402
 
 IN_SHAPE = (6, 5, 2)  # (H, W, C)
 LAYERS = """

@@ -1,6 +1,6 @@
 """Plain PyTorch reference of the locally-connected nets (CIFAR-LC, MNIST-LC) with BP, FA and SDTP.
 
-Used only by the benchmark (runners/bench_lc_step.py), to put one localnet training step
+Used only by the benchmark (runners/bench/lc_step.py), to put one localnet training step
 next to an idiomatic torch step of the same net, rule, batch and float32, on the CPU or CUDA
 (the CUDA path has not yet run on a GPU; runners/device_check runs it).
 

@@ -1,6 +1,6 @@
 """Per-epoch means of a recorded probe, one row per layer, as a markdown table.
 
-    python -m runners.probe_epochs RUN_DIR --probe angle [--probe target_gap] [--every 3]
+    python -m runners.drivers.probe_epochs RUN_DIR --probe angle [--probe target_gap] [--every 3]
 
 RUN_DIR holds a record.zarr (`localnet run CONFIG --record [--record-angle]`). Each cell is
 the mean of the probe over that epoch's recorded steps where it is defined (a forward
@@ -10,9 +10,9 @@ target_gap, inverse_error, update_norm, weight_norm, act_mean, act_std).
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+import click
 import numpy as np
 import zarr
 
@@ -59,19 +59,19 @@ def _fmt(x: float) -> str:
     return f"{x:.0f}" if abs(x) >= 10 else f"{x:.2f}"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
-    parser.add_argument("--probe", action="append", required=True, help="scalar probe, repeatable")
-    parser.add_argument("--every", type=int, default=1, help="show every N-th epoch (and the last)")
-    args = parser.parse_args(argv)
-    for run_dir in args.run_dirs:
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path), metavar="RUN_DIR...")
+@click.option("--probe", "probes", multiple=True, required=True, help="Scalar probe (repeatable).")
+@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Show every N-th epoch (and the last).")
+def main(run_dirs: tuple[Path, ...], probes: tuple[str, ...], every: int) -> None:
+    """Per-epoch means of scalar probes from each RUN_DIR's record.zarr, as Markdown tables."""
+    for run_dir in run_dirs:
         if not (run_dir / "record.zarr").is_dir():
-            raise SystemExit(f"{run_dir}: no record.zarr; run with --record to make one")
-        for probe in args.probe:
+            raise click.ClickException(f"{run_dir}: no record.zarr; run with --record to make one")
+        for probe in probes:
             epochs, table = epoch_means(run_dir, probe)
-            print(f"{run_dir}\n\n{markdown(epochs, table, probe, max(1, args.every))}\n")
-
+            click.echo(f"{run_dir}\n\n{markdown(epochs, table, probe, every)}\n")
 
 if __name__ == "__main__":
     main()

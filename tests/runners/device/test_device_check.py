@@ -13,9 +13,9 @@ import pytest
 
 pytest.importorskip("torch")
 
-from runners.device_check import run_stage  # noqa: E402
-from runners.device_check_report import markdown, summarize  # noqa: E402
-from runners.device_check_stages import ROOT, Options, requirements, unmet  # noqa: E402
+from runners.device.check import run_stage  # noqa: E402
+from runners.device.report import markdown, summarize  # noqa: E402
+from runners.device.stages import ROOT, Options, requirements, unmet  # noqa: E402
 
 SCRIPT = ROOT / "runners" / "device_check"
 
@@ -81,8 +81,8 @@ def test_a_stage_past_its_time_box_is_killed_and_recorded(tmp_path):
 
 def test_step_timer_runs_an_sdtp_config_on_synthetic_data():
     """The ImageNet stage's timer, on a narrowed CIFAR-LC SDTP config (no ImageNet config needed)."""
-    from runners.bench_lc_step import NARROW
-    from runners.device_check_train import steps_per_second
+    from runners.bench.lc_step import NARROW
+    from runners.device.train import steps_per_second
 
     out = steps_per_second(ROOT / "models" / "cifar_lc_sdtp_parallel.toml", 2, Options(backend="numpy", small=True),
                            NARROW)
@@ -110,7 +110,7 @@ def test_summary_weights_the_grid_by_measured_step_cost():
 
 
 def test_a_malformed_stage_result_still_leaves_both_reports(tmp_path):
-    from runners.device_check import write_reports
+    from runners.device.check import write_reports
 
     report = {"options": {"backend": "cupy", "small": False}, "budget_seconds": 470,
               "stages": [{"name": "fc", "status": "ok", "seconds": 1, "rows": [{"rule": "bp"}]}]}

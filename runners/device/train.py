@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .bench_lc_step import NARROW
-from .device_check_stages import ROOT, Options, memory
+from runners.bench.lc_step import NARROW
+from .stages import ROOT, Options, memory
 
 MODELS = ROOT / "models"
 EPOCHS = 500  # the paper trains CIFAR-10 for 500 epochs

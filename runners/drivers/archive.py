@@ -1,7 +1,7 @@
 """Copy the small, text files of finished runs and sweeps into a results archive (docs/runs/),
 from which `localnet report` builds docs/results.md.
 
-    python -m runners.archive RUN_OR_SWEEP_DIR... [--to docs/runs]
+    python -m runners.drivers.archive RUN_OR_SWEEP_DIR... [--to docs/runs]
 
 A run keeps config.toml (its resolved config, runnable as is), metrics.jsonl and
 summary.json; a sweep keeps config.toml, space.toml, sweep.json, trials.csv and its trials'
@@ -53,4 +53,4 @@ def main(dirs: tuple[Path, ...], to: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(prog_name="python -m runners.archive")
+    main(prog_name="python -m runners.drivers.archive")

@@ -1,4 +1,4 @@
-"""runners.probe_epochs: per-epoch means of a recorded probe, from a real recorded run."""
+"""runners.drivers.probe_epochs: per-epoch means of a recorded probe, from a real recorded run."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from helpers import small_toml
 from localnet.cli import main as localnet_main
 from localnet.data.synthetic import write_synthetic_mnist
-from runners.probe_epochs import epoch_means, main, markdown
+from runners.drivers.probe_epochs import epoch_means, main, markdown
 
 
 @pytest.fixture(scope="module")
@@ -49,5 +49,5 @@ def test_unrecorded_probe_and_tensor_probe_are_clear_errors(recorded, tmp_path):
         epoch_means(recorded, "nope")
     with pytest.raises(SystemExit, match="tensor probe"):
         epoch_means(recorded, "forward")
-    with pytest.raises(SystemExit, match="no record.zarr"):
-        main([str(tmp_path), "--probe", "angle"])
+    result = CliRunner().invoke(main, [str(tmp_path), "--probe", "angle"])
+    assert result.exit_code == 1 and "no record.zarr" in result.output

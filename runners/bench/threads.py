@@ -1,7 +1,7 @@
 """BLAS threads on an idle and on a loaded machine: one training epoch per thread setting.
 
-    python -m runners.bench_threads
-    python -m runners.bench_threads --threads default,1,0 --loads idle,gemm,busy --repeats 3
+    python -m runners.bench.threads
+    python -m runners.bench.threads --threads default,1,0 --loads idle,gemm,busy --repeats 3
 
 Times one epoch of CONFIG (default MNIST-FC FA) on the first LIMIT training examples, as
 `localnet run --epochs 1` in a fresh process per measurement, once per thread setting

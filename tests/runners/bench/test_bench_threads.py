@@ -1,4 +1,4 @@
-"""runners.bench_threads: loads start and are stopped by PID; the table has a row per setting."""
+"""runners.bench.threads: loads start and are stopped by PID; the table has a row per setting."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from helpers import small_toml
 from localnet.data.synthetic import write_synthetic_mnist
-from runners.bench_threads import main, start_load, stop_load
+from runners.bench.threads import main, start_load, stop_load
 
 
 def test_each_load_is_stopped_by_its_pid():

@@ -1,16 +1,16 @@
-"""runners.bench_parts: every part runs, its variants agree where they must."""
+"""runners.bench.parts: every part runs, its variants agree where they must."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from runners import bench_parts
+from runners.bench import parts as bench_parts
 
 
 def test_parts_run_and_print_each_variant(capsys):
-    bench_parts.main(["adam", "--sizes", "3000,70", "--blocks", "1024,0", "--rounds", "2", "--calls", "2"])
-    bench_parts.main(["adam-threads", "--rounds", "1", "--calls", "1"])
-    bench_parts.main(["noise", "--rounds", "1", "--calls", "1"])
+    bench_parts.main(["adam", "--sizes", "3000,70", "--blocks", "1024,0", "--rounds", "2", "--calls", "2"], standalone_mode=False)
+    bench_parts.main(["adam-threads", "--rounds", "1", "--calls", "1"], standalone_mode=False)
+    bench_parts.main(["noise", "--rounds", "1", "--calls", "1"], standalone_mode=False)
     out = capsys.readouterr().out
     for name in ("block 1024", "block none", "one thread", "two threads", "ziggurat f32", "Box-Muller f32"):
         assert name in out

@@ -1,10 +1,10 @@
-"""runners.archive: the text files of runs and sweeps are copied; nothing else is."""
+"""runners.drivers.archive: the text files of runs and sweeps are copied; nothing else is."""
 
 from __future__ import annotations
 
 from click.testing import CliRunner
 
-from runners.archive import main
+from runners.drivers.archive import main
 
 
 def test_a_run_and_a_sweep_keep_their_text_files_only(tmp_path):

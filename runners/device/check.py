@@ -2,7 +2,7 @@
 
     runners/device_check                        # on a GPU machine: backend cupy, full sizes
     runners/device_check --backend numpy --small  # the same stages, CPU-sized, in a minute or two
-    python -m runners.device_check wheels       # here, with a network: wheels the GPU image lacks
+    python -m runners.device.check wheels       # here, with a network: wheels the GPU image lacks
 
 Stages, each in its own process and time-boxed (a failed or timed-out stage is recorded and
 the check goes on): install (offline, the CuPy extra for the CUDA major found), env (card
@@ -29,8 +29,8 @@ from typing import Any
 
 import click
 
-from .device_check_report import markdown, summarize
-from .device_check_stages import ROOT, Options
+from .report import markdown, summarize
+from .stages import ROOT, Options
 
 #: (stage, seconds it may take at full size); the sum stays under the default budget
 STAGES: tuple[tuple[str, int], ...] = (("install", 45), ("env", 20), ("tests", 150), ("fc", 45), ("lc_step", 60),
@@ -41,8 +41,8 @@ DEVICE_WHEELS = ("zarr", "numcodecs", "donfig", "google-crc32c")
 
 
 def stage_functions() -> dict[str, Callable[[Options], dict[str, Any]]]:
-    from . import device_check_stages as s  # noqa: PLC0415
-    from . import device_check_train as t  # noqa: PLC0415
+    from . import stages as s  # noqa: PLC0415
+    from . import train as t  # noqa: PLC0415
 
     return {"install": s.install, "env": s.env, "tests": s.tests, "fc": s.fc, "lc_step": s.lc_step,
             "lc_ops": s.lc_ops, "cifar_epoch": t.cifar_epoch, "imagenet": t.imagenet}
@@ -52,7 +52,7 @@ def run_stage(name: str, opts: Options, timeout: float, log: Path) -> dict[str, 
     """Run one stage in a child process (its own process group, killed whole on timeout)."""
     result_file = log.parent / f".stage_{name}.json"
     result_file.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "runners.device_check", "stage", name, "--json", str(result_file),
+    cmd = [sys.executable, "-m", "runners.device.check", "stage", name, "--json", str(result_file),
            "--backend", opts.backend, "--wheels", str(opts.wheels), "--imagenet-config", str(opts.imagenet_config)]
     if opts.small:
         cmd.append("--small")
