@@ -13,8 +13,8 @@ Every problem with a file or a download raises a one-line `DataError`.
 
 from .fetch import fetch_dataset
 from .idx import read_idx, write_idx
-from .paths import ENV_VAR, default_fetch_dir, resolve_data_dir, shipped_data_dir
 from .load import load_dataset
+from .paths import ENV_VAR, default_fetch_dir, resolve_data_dir, shipped_data_dir
 from .registry import DATASETS, get_spec
 from .spec import Dataset, DatasetSpec, FileSpec
 from .verify import FileReport, verify_dataset

@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 
 from ..errors import DataError
 from .archive import extract_files
+from .checksum import md5_file
 from .idx import error_summary
 from .paths import ENV_VAR, default_fetch_dir
 from .registry import get_spec
 from .spec import DatasetSpec, FileSpec, find_archive, find_file
-from .checksum import md5_file
 from .verify import check_file
 
 USER_AGENT = "localnet-data-fetch (python urllib)"

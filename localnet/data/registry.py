@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import DataError
 from .cifar import CIFAR10
 from .downsampled import IMAGENET32, IMAGENET64
-from .imagenet_spec import IMAGENET
+from .imagenet_entry import IMAGENET
 from .mnist import FASHION_MNIST, IDX, KMNIST, MNIST
 from .spec import DatasetSpec
 
