@@ -79,6 +79,24 @@ def largest_batch(rows: list[LayerPlan], batch: int, capacity: int) -> int:
     return max(0, int((capacity - fixed) // per_example)) if per_example else 0
 
 
+#: Seconds per (example x forward parameter) of a numpy training step on one CPU thread: the
+#: full-size ImageNet-LC SDTP and generated-DFA steps at batch 8 (docs/performance.md, "ImageNet
+#: LC at full size on the CPU": 11.0-13.0 s/step, 259.9 M parameters). LC and dense layers use
+#: each weight once per example and pass, so the cost scales with it.
+CPU_SECONDS_PER_PARAMETER = 5.7e-9
+
+
+def cpu_speed_note(config: Any, input_shape: Sequence[int], reason: str) -> str:
+    """The line `backend = "auto"` prints when it falls back to numpy: why, and the expected
+    speed of this config's step on one CPU thread (more threads help the BLAS part only)."""
+    rows = estimate_layers(config, input_shape)
+    params = sum(r.parameters for r in rows) if rows else 0
+    seconds = CPU_SECONDS_PER_PARAMETER * params * config.data.batch_size
+    return (f"backend auto: no usable GPU ({reason}): training on numpy (the CPU); expect about "
+            f"{seconds:,.1f} s per step of {config.data.batch_size} ({config.data.batch_size / max(seconds, 1e-9):,.1f} "
+            f"examples/s) on one thread for these {params:,} parameters (docs/performance.md)")
+
+
 def format_plan(rows: list[LayerPlan], batch: int, backend_note: str) -> str:
     def mib(n: int) -> str:
         return f"{n / 2**20:9.1f}"

@@ -25,14 +25,14 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .backend import get_backend
+from .backend import get_backend, resolve_auto
 from .config import RunConfig, config_to_dict, dump_toml
 from .checkpoint import Checkpointer, write_atomic
 from .errors import ConfigError, Interrupted, LocalnetError
 from .guard import FiniteGuard, check_parameters
 from .lock import LOCK_NAME, RunLock
 from .network import Network
-from .plan import build_checked, check_memory
+from .plan import build_checked, check_memory, cpu_speed_note
 from .threads import describe_threads, limit_threads, resolve_threads
 from .train import EpochMetrics, Stopped, Trainer
 
@@ -134,6 +134,8 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
     from .data.imagenet_spec import input_shape_of  # noqa: PLC0415
 
     backend = get_backend(config.backend, config.dtype)
+    if config.backend == "auto" and backend.name == "numpy":
+        echo(cpu_speed_note(config, input_shape_of(config), resolve_auto(config.dtype)[1]))
     check_memory(config, input_shape_of(config), backend=backend.name)  # before any data
     threads = resolve_threads(config.threads)
     with limit_threads(threads):

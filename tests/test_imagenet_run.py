@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from localnet.backend import resolve_auto
 from localnet.cli import main
 from localnet.data.imagenet import prepare_imagenet
 
@@ -54,7 +55,7 @@ def metrics(run: Path) -> list[dict]:
 
 def test_headline_config_trains_on_prepared_shards_and_logs_top1_top5(prepared, tmp_path):
     out = tmp_path / "run"
-    result = CliRunner().invoke(main, ["run", CONFIG, *sets("train.epochs=2", "train.eval_train=true"),
+    result = CliRunner().invoke(main, ["run", CONFIG, *sets("train.epochs=2", "train.eval_train=true", "backend=auto"),
                                        "--data-dir", str(prepared), "--out", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output
     rows = metrics(out)
@@ -69,6 +70,9 @@ def test_headline_config_trains_on_prepared_shards_and_logs_top1_top5(prepared, 
     assert summary["test_top5_error"] == rows[-1]["test_top5_error"]
     assert summary["rule"] == "sdtp" and summary["epochs"] == 2
     assert "14 train / 9 test examples" in result.output
+    if resolve_auto()[0].name == "numpy":  # no usable GPU: one line says so, with the expected speed
+        line = next(text for text in result.output.splitlines() if text.startswith("backend auto"))
+        assert "training on numpy" in line and "s per step of 4" in line and "examples/s" in line
 
 
 def test_a_crop_larger_than_the_prepared_images_is_one_line(prepared, tmp_path):
