@@ -1,7 +1,10 @@
 """Reproduce one of the paper's experiment grids with the shipped configs, and compare.
 
-    python -m runners.drivers.reproduce mnist_fc --epochs 30 --jobs 2 --out runs/repro
-    python -m runners.drivers.reproduce cifar_lc --rules bp,fa --epochs 5 --seeds 0,1 --runner ray
+    localnet reproduce mnist_fc --epochs 30 --jobs 2 --out runs/repro
+    localnet reproduce cifar_lc --rules bp,fa --epochs 5 --seeds 0,1 --runner ray
+
+(`localnet reproduce` is this module, found through the `localnet.commands` entry point;
+`python -m runners.drivers.reproduce` is the same.)
 
 GRID is a config-name prefix under models/: mnist_fc, mnist_lc, cifar_fc, cifar_lc or
 imagenet_lc (every rule and schedule the paper runs there, plus what localnet adds). Each
@@ -69,7 +72,7 @@ def reproduce(grid: str, out: Path, seeds: list[int], epochs: int | None, runner
         echo(f"{len(todo)} run(s) to train, runner {runner}")
         find_runner(runner, jobs=jobs).run(todo, done)
     runs = find_runs([out]) if out.is_dir() else []
-    report = build(runs, f"python -m runners.drivers.reproduce {grid}") if runs else "(no finished runs)\n"
+    report = build(runs, f"localnet reproduce {grid}") if runs else "(no finished runs)\n"
     if failed:
         report += f"\nFailed (see their logs in {out}): {', '.join(failed)}\n"
     out.mkdir(parents=True, exist_ok=True)
