@@ -4,9 +4,14 @@ Public API: `load_config`, `parse_config`, `build_network`, `get_backend`, `Trai
 `run_experiment`. See README.md and docs/.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
 
-from .backend import Backend, get_backend  # noqa: E402
+try:
+    __version__ = version("localnet")  # pyproject.toml's [project] version, the one place it is written
+except PackageNotFoundError:  # a source tree on sys.path without `pip install -e .`
+    __version__ = "0+unknown"
+
+from .backend import Backend, get_backend  # noqa: E402 - __version__ first: run.py and record/ read it
 from .config import RunConfig, load_config, parse_config  # noqa: E402
 from .errors import ConfigError, DataError, LocalnetError  # noqa: E402
 from .network import Network, build_network  # noqa: E402

@@ -18,7 +18,9 @@ import numpy as np
 
 from .errors import ConfigError
 
-BACKENDS = ("numpy", "cupy", "auto")  # auto: cupy where a GPU is usable, else numpy (resolve_auto)
+ARRAY_BACKENDS = ("numpy", "cupy")  # the array libraries a Backend wraps
+BACKENDS = (*ARRAY_BACKENDS, "auto")  # a config's choices; auto: cupy where a GPU is usable, else numpy (resolve_auto)
+DTYPES = ("float32", "float64")  # parameter and message dtypes
 
 
 @dataclass(frozen=True)
@@ -129,8 +131,8 @@ def get_backend(name: str = "numpy", dtype: str = "float32") -> Backend:
     Raises ConfigError (one line) for an unknown name, or when cupy is asked for and
     CuPy or a GPU is missing.
     """
-    if dtype not in ("float32", "float64"):
-        raise ConfigError(f"dtype {dtype!r} is not supported: use 'float32' or 'float64'")
+    if dtype not in DTYPES:
+        raise ConfigError(f"dtype {dtype!r} is not supported: use {' or '.join(map(repr, DTYPES))}")
     if name == "auto":
         return resolve_auto(dtype)[0]
     if name == "numpy":

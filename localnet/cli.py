@@ -6,13 +6,13 @@ Bad input (config, data, arguments) ends with one line on stderr and a non-zero 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from . import __version__
+from .backend import BACKENDS
 from .data.cli import prepare
 from .data.registry import DATASETS
 from .errors import LocalnetError, friendly_errors
@@ -59,7 +59,7 @@ set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="BLAS threads while training (default: the config's `threads`, 1; 0: every core). Also when resuming.")
 @set_option
 @click.option("--seed", type=int, help="Override the seed (init, feedback matrices, data order).")
-@click.option("--backend", type=click.Choice(["numpy", "cupy"]), help="Array backend (default: the config's, numpy).")
+@click.option("--backend", type=click.Choice(BACKENDS), help="Array backend (default: the config's).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=str),
               help="Directory with the dataset files (else $LOCALNET_DATA, the user cache, the repo's data/).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -231,8 +231,8 @@ def fetch(dataset: str, data_dir: str | None, timeout: float) -> None:
 @friendly_errors
 def verify(dataset: str, data_dir: str | None) -> None:
     """Check that DATASET's files are present, parse, and have the official MD5."""
-    from .errors import DataError  # noqa: PLC0415
     from .data import resolve_data_dir, verify_dataset  # noqa: PLC0415
+    from .errors import DataError  # noqa: PLC0415
 
     directory = resolve_data_dir(dataset, data_dir)
     reports = verify_dataset(dataset, directory)

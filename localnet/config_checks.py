@@ -17,13 +17,13 @@ if TYPE_CHECKING:
 
 def check_config(config: RunConfig, problems: Problems) -> None:
     """Cross-field checks that need the whole config."""
-    from .backend import BACKENDS  # noqa: PLC0415
+    from .backend import BACKENDS, DTYPES  # noqa: PLC0415
 
     if config.backend not in BACKENDS:
         problems.add(f"backend {config.backend!r} is unknown{nearest(config.backend, BACKENDS)}; "
                      f"use one of {', '.join(BACKENDS)}", key="backend")
-    if config.dtype not in ("float32", "float64"):
-        problems.add(f"dtype {config.dtype!r} is not supported: use 'float32' or 'float64'", key="dtype")
+    if config.dtype not in DTYPES:
+        problems.add(f"dtype {config.dtype!r} is not supported: use {' or '.join(map(repr, DTYPES))}", key="dtype")
     last = config.layers[-1] if config.layers else None
     if last is not None and not getattr(last, "is_output", False):
         where = config.layer_key(len(config.layers) - 1)

@@ -6,6 +6,7 @@ import gzip
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,16 @@ def test_set_overrides_reach_the_run(tmp_path, data_dir):
     assert result.exit_code == 0, result.output
     text = (out / "config.toml").read_text()
     assert "lr = 0.0005" in text and "units = 5" in text
+
+
+def test_a_name_with_a_newline_gives_a_readable_config(tmp_path, data_dir):
+    """--set 'name="a\\nb"' (a TOML escape): config.toml reads back and validates."""
+    out = tmp_path / "run"
+    result = invoke("run", write_config(tmp_path, TINY.format(rule="bp")), "--data-dir", data_dir, "--out", out,
+                    "--set", 'name="a\\nb"', "--epochs", "1")
+    assert result.exit_code == 0, result.output
+    assert tomllib.loads((out / "config.toml").read_text())["name"] == "a\nb"
+    assert invoke("validate", out / "config.toml").exit_code == 0
 
 
 def test_unknown_key(tmp_path, data_dir):

@@ -46,5 +46,5 @@ def test_dump_toml_round_trips(data):
 
 
 def test_dump_toml_refuses_what_it_cannot_write():
-    with pytest.raises(TypeError, match="cannot write NoneType"):
+    with pytest.raises(TypeError, match="NoneType"):
         dump_toml({"x": None})

@@ -8,6 +8,8 @@ checked for structure (IDX header, exact size, counts, label range), not by MD5.
 from __future__ import annotations
 
 from .mnist_format import (
+    TEST_SIZE,
+    TRAIN_SIZE,
     any_idx_files,
     load_mnist_format,
     mnist_format_files,
@@ -34,8 +36,8 @@ MNIST = DatasetSpec(
     input_shape=(28, 28, 1),
     loader=load_mnist_format,
     parse_file=parse_mnist_format_file,
-    train_size=60_000,
-    test_size=10_000,
+    train_size=TRAIN_SIZE,
+    test_size=TEST_SIZE,
 )
 
 FASHION_MNIST = DatasetSpec(
@@ -52,8 +54,8 @@ FASHION_MNIST = DatasetSpec(
     input_shape=(28, 28, 1),
     loader=load_mnist_format,
     parse_file=parse_mnist_format_file,
-    train_size=60_000,
-    test_size=10_000,
+    train_size=TRAIN_SIZE,
+    test_size=TEST_SIZE,
 )
 
 KMNIST = DatasetSpec(
@@ -69,8 +71,8 @@ KMNIST = DatasetSpec(
     input_shape=(28, 28, 1),
     loader=load_mnist_format,
     parse_file=parse_mnist_format_file,
-    train_size=60_000,
-    test_size=10_000,
+    train_size=TRAIN_SIZE,
+    test_size=TEST_SIZE,
 )
 
 IDX = DatasetSpec(

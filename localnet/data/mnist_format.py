@@ -16,12 +16,14 @@ from ..errors import DataError
 from .idx import parse_idx, read_idx, read_idx_bytes
 from .spec import Dataset, DatasetSpec, FileSpec, find_file
 
+#: examples in the official train and test splits of every MNIST-format release
+TRAIN_SIZE, TEST_SIZE = 60_000, 10_000
 #: (role, file name, examples) of the four files, in registry order
 LAYOUT = (
-    ("x_train", "train-images-idx3-ubyte", 60_000),
-    ("y_train", "train-labels-idx1-ubyte", 60_000),
-    ("x_test", "t10k-images-idx3-ubyte", 10_000),
-    ("y_test", "t10k-labels-idx1-ubyte", 10_000),
+    ("x_train", "train-images-idx3-ubyte", TRAIN_SIZE),
+    ("y_train", "train-labels-idx1-ubyte", TRAIN_SIZE),
+    ("x_test", "t10k-images-idx3-ubyte", TEST_SIZE),
+    ("y_test", "t10k-labels-idx1-ubyte", TEST_SIZE),
 )
 IMAGE_SIZE = (28, 28)
 

@@ -24,6 +24,7 @@ import click
 import numpy as np
 
 from localnet import build_network, get_backend, load_config
+from localnet.backend import ARRAY_BACKENDS
 from localnet.errors import LocalnetError
 from localnet.rules import TargetRule
 from localnet.schedule import PARALLEL
@@ -181,7 +182,7 @@ def run_bench(rules: list[str], batch_size: int, steps: int, repeats: int, json_
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write results here.")
 @click.option("--cpu-time", is_flag=True, help="Time CPU seconds instead of wall time.")
-@click.option("--backend", type=click.Choice(["numpy", "cupy"]), default="numpy", show_default=True,
+@click.option("--backend", type=click.Choice(ARRAY_BACKENDS), default="numpy", show_default=True,
               help="cupy: localnet on the GPU against torch on CUDA.")
 def main(rules: str, batch_size: int, steps: int, repeats: int, json_out: Path | None, cpu_time: bool,
          backend: str) -> None:

@@ -32,7 +32,7 @@ import click
 import numpy as np
 
 from localnet import get_backend
-from localnet.backend import Backend
+from localnet.backend import ARRAY_BACKENDS, Backend
 from localnet.errors import LocalnetError
 from localnet.layers import LocallyConnected, LocallyConnectedSpec
 
@@ -195,7 +195,7 @@ def run_lc_bench(batch: int = 128, repeats: int = 3, echo: Callable[[str], None]
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--cpu-time", is_flag=True, help="Time CPU seconds instead of wall time.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write results here.")
-@click.option("--backend", type=click.Choice(["numpy", "cupy"]), default="numpy", show_default=True,
+@click.option("--backend", type=click.Choice(ARRAY_BACKENDS), default="numpy", show_default=True,
               help="cupy: the layer on the GPU against torch on CUDA.")
 @click.option("--calls", type=click.IntRange(min=1), default=1, show_default=True,
               help="Calls per timing (about 20 on a GPU).")

@@ -24,6 +24,7 @@ import click
 import numpy as np
 
 from localnet import build_network, get_backend, load_config
+from localnet.backend import ARRAY_BACKENDS
 
 from .env import StepTimer, environment, match_torch_threads, torch_device, torch_sync
 
@@ -132,7 +133,7 @@ def run_lc_step_bench(rules: list[str], batch: int = 128, steps: int = 20, repea
 @click.option("--batch", type=click.IntRange(min=1), default=128, show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--backend", type=click.Choice(["numpy", "cupy"]), default="numpy", show_default=True)
+@click.option("--backend", type=click.Choice(ARRAY_BACKENDS), default="numpy", show_default=True)
 @click.option("--narrow", is_flag=True, help="A few channels per layer (CPU sizing runs).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write results here.")
 def main(rules: str, batch: int, steps: int, repeats: int, backend: str, narrow: bool, json_out: Path | None) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DataError
+from ..imagenet_entry import IMAGENET
 from .decode import DecodeError, decode_resized
 from .sources import Item
 from .store import (
@@ -31,7 +32,7 @@ from .store import (
     write_json_atomic,
 )
 
-FULL_TOTALS = {"train": 1_281_167, "val": 50_000}
+FULL_TOTALS = {"train": IMAGENET.train_size, "val": IMAGENET.test_size}  # the registry's split sizes
 Task = tuple[str, int, int, int, bool]
 
 
