@@ -11,12 +11,12 @@ try:
 except PackageNotFoundError:  # a source tree on sys.path without `pip install -e .`
     __version__ = "0+unknown"
 
-from .backend import Backend, get_backend  # noqa: E402 - __version__ first: run.py and record/ read it
-from .config import RunConfig, load_config, parse_config  # noqa: E402
-from .errors import ConfigError, DataError, LocalnetError  # noqa: E402
-from .network import Network, build_network  # noqa: E402
-from .run import run_experiment  # noqa: E402
-from .train import Trainer  # noqa: E402
+from .backend import Backend, get_backend
+from .config import RunConfig, load_config, parse_config
+from .errors import ConfigError, DataError, LocalnetError
+from .network import Network, build_network
+from .run import run_experiment
+from .train import Trainer
 
 __all__ = [
     "Backend", "ConfigError", "DataError", "LocalnetError", "Network", "RunConfig", "Trainer",

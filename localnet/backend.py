@@ -172,7 +172,7 @@ def array_module(array: Any) -> ModuleType:
     """The array library that owns `array` (numpy or cupy), without importing cupy."""
     module = type(array).__module__.split(".")[0]
     if module == "cupy":
-        import sys
+        import sys  # noqa: PLC0415 - only for a cupy array
 
         return sys.modules["cupy"]
     return np

@@ -177,7 +177,7 @@ class Checkpointer:
                 position = Position(**_untext(state["trainer/position"]))
                 history = [EpochMetrics(**row) for row in _untext(state["trainer/history"])]
                 restore_network(self.network, state)
-            except Exception as err:  # noqa: BLE001 - whatever a damaged file makes zipfile/numpy raise
+            except Exception as err:
                 # (BadZipFile, a CRC mismatch, EOFError, "encrypted" or "unsupported compression" from a
                 # flipped flag bit, a MemoryError from a flipped shape, ...): this checkpoint is unusable.
                 # Moved aside (kept for a post-mortem): it must not count among the `keep` newest.

@@ -236,8 +236,8 @@ def verify(dataset: str, data_dir: str | None) -> None:
 
     directory = resolve_data_dir(dataset, data_dir)
     reports = verify_dataset(dataset, directory)
-    for report in reports:
-        click.echo(f"{report.status:>12}  {report.path}  {report.detail}")
+    for file_report in reports:
+        click.echo(f"{file_report.status:>12}  {file_report.path}  {file_report.detail}")
     bad = [r for r in reports if not r.ok]
     if bad:
         raise DataError(f"{len(bad)} of {len(reports)} {dataset} file(s) in {directory} failed verification "

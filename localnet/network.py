@@ -50,10 +50,7 @@ class Network:
 
     def run_phase(self, step: int, phase: Phase, order: int, inputs: Any, onehot: Any) -> None:
         """Run one phase of a step: the input node injects the batch inputs or the labels."""
-        if phase.source == "inputs":
-            injection = (INPUT, "forward", inputs)
-        else:
-            injection = (INPUT, "target", onehot)
+        injection = (INPUT, "forward", inputs) if phase.source == "inputs" else (INPUT, "target", onehot)
         self.engine.run_phase(step, phase.name, order, [injection])
 
     def step(self, step: int, inputs: Any, onehot: Any, plan: StepPlan | None = None) -> Any:

@@ -138,7 +138,7 @@ def estimate_layers(config: Any, input_shape: Sequence[int]) -> list[LayerEstima
     a layer type has none. A layer that cannot apply to its input (a patch layer on a flat
     input, a kernel larger than the image) is a ConfigError naming it.
     """
-    from .registry import LAYERS
+    from .registry import LAYERS  # noqa: PLC0415 - filled once the layers package is imported
 
     rows, shape = [], tuple(int(n) for n in input_shape)
     for index, spec in enumerate(config.layers):
@@ -170,10 +170,10 @@ def physical_memory(backend: str = "numpy") -> int | None:
     limit when lower (numpy), the GPU's (CuPy, when one answers); None when unknown."""
     if backend == "cupy":
         try:
-            import cupy
+            import cupy  # noqa: PLC0415 - optional, GPU machines only
 
             return int(cupy.cuda.Device().mem_info[1])
-        except Exception:  # noqa: BLE001 - no CuPy or no GPU: fall back to the host
+        except Exception:
             pass
     try:
         ram = int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
@@ -232,7 +232,7 @@ def build_checked(config: Any, backend: Any, input_shape: Sequence[int], num_cla
                   limit: int | None = None) -> Network:
     """`build_network` after `check_memory`; what odd values still make numpy raise while
     building (ValueError, OverflowError, MemoryError) becomes a one-line ConfigError."""
-    from .network import build_network
+    from .network import build_network  # noqa: PLC0415 - network imports the layers that import plan
 
     check_memory(config, input_shape, limit, backend.name)
     try:

@@ -26,8 +26,8 @@ import numpy as np
 
 from . import __version__
 from .backend import get_backend, resolve_auto
-from .config import RunConfig, config_to_dict, dump_toml
 from .checkpoint import Checkpointer, write_atomic
+from .config import RunConfig, config_to_dict, dump_toml
 from .errors import ConfigError, Interrupted, LocalnetError
 from .guard import FiniteGuard, check_parameters
 from .lock import LOCK_NAME, RunLock

@@ -37,7 +37,7 @@ class StreamedData:
 def load_streamed(config: Any, data_dir: str | None) -> tuple[tuple[Any, ...], StreamedData]:
     """((train loader, None, val loader, None), StreamedData) for `config`; DataError (one
     line) when the directory holds no prepared train/ and val/ or the crop does not fit."""
-    from .data import resolve_data_dir
+    from .data import resolve_data_dir  # noqa: PLC0415 - the data package loads only when streaming
 
     root = Path(resolve_data_dir(config.data.dataset, data_dir))
     data = config.data

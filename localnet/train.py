@@ -17,8 +17,8 @@ import numpy as np
 
 from .backend import Backend
 from .config import RunConfig
-from .network import Network
 from .data.augment import augment_batch
+from .network import Network
 from .schedule import learns_from_labels
 from .seeding import rng_for
 

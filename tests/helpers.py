@@ -21,7 +21,8 @@ def tiny_config(rule: str, hidden: list[int], classes: int, activation: str = "t
     return parse_config(raw)
 
 
-def random_batch(seed: int, batch: int, inputs: int, classes: int, dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def random_batch(seed: int, batch: int, inputs: int, classes: int,
+                 dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x (batch, inputs), labels (batch,), onehot (batch, classes)) on the host."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(batch, inputs)).astype(dtype)

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from run_child import close, read_until_step, start_child
 
 from localnet.cli import main
 from localnet.data.synthetic import write_synthetic_mnist
 from localnet.record import RecordReader
-from run_child import close, read_until_step, start_child
 
 CONFIG = """
 name = "killed"

@@ -6,8 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from localnet.config import AdamConfig
 from localnet.optim import Adam

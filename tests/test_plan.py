@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-
 from helpers import tiny_config
+
 from localnet.backend import get_backend
 from localnet.cli import main
 from localnet.network import build_network

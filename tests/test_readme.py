@@ -21,7 +21,7 @@ from localnet.data import DATASETS
 from localnet.data.synthetic import write_synthetic_mnist
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
-from imagenet_fixture import write_release  # noqa: E402
+from imagenet_fixture import write_release
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")

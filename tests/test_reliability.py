@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from helpers import small_toml, tiny_config
+from hypothesis import given, settings, strategies as st
+
 from localnet.backend import get_backend
+from localnet.errors import LocalnetError
 from localnet.guard import DivergenceError, FiniteGuard, check_parameters
 from localnet.lock import RunLock
-from localnet.errors import LocalnetError
 from localnet.network import build_network
 from localnet.run import prepare_run_dir
 
@@ -76,9 +75,8 @@ def test_a_pid_in_an_unheld_lock_file_does_not_lock(tmp_path):
     """Only a held lock counts: a leftover file naming a live (e.g. reused) pid does not."""
     (tmp_path / "run.lock").write_text(f"{os.getppid()}\n")
     prepare_run_dir(tmp_path, force=False)
-    with RunLock(tmp_path):
-        with pytest.raises(LocalnetError, match=f"in use by a running localnet \\(pid {os.getpid()}\\)"):
-            RunLock(tmp_path).__enter__()  # a second holder, even in the same process, is refused
+    with RunLock(tmp_path), pytest.raises(LocalnetError, match=f"in use by a running localnet \\(pid {os.getpid()}\\)"):
+        RunLock(tmp_path).__enter__()  # a second holder, even in the same process, is refused
     assert not (tmp_path / "run.lock").exists()
 
 
@@ -108,11 +106,12 @@ keep_checkpoints = 2
 
 @pytest.mark.parametrize("rule,extra", [("fa", ""), ("sdtp", 'schedule = "alternating"\nsigma = 0.2')])
 def test_interrupted_run_resumes_bit_identically(tmp_path, rule, extra):
+    import json
+    import tomllib
+
     from localnet.config import parse_config
     from localnet.data.synthetic import write_synthetic_mnist
     from localnet.run import resume_experiment, run_experiment
-    import json
-    import tomllib
 
     data = tmp_path / "mnist"
     write_synthetic_mnist(data, n_train=40, n_test=10)  # 5 steps per pass
@@ -178,6 +177,7 @@ def data40(tmp_path):
 
 def _cli(*args):
     from click.testing import CliRunner
+
     from localnet.cli import main
 
     return CliRunner().invoke(main, [str(a) for a in args])

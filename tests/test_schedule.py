@@ -13,15 +13,7 @@ from localnet.backend import get_backend
 from localnet.cli import main
 from localnet.network import build_network
 from localnet.registry import RULES
-from localnet.schedule import (
-    ALTERNATING,
-    FEEDBACK,
-    FORWARD,
-    INVERSE,
-    PARALLEL,
-    TARGET,
-    Phase,
-)
+from localnet.schedule import ALTERNATING, FEEDBACK, FORWARD, INVERSE, PARALLEL, TARGET, Phase
 from localnet.testing import rule_names
 
 

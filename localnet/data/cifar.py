@@ -82,7 +82,7 @@ def unpickle(data: bytes, path: Path, what: str, fix: str) -> object:
         obj = BatchUnpickler(stream, path, what, fix).load()
     except DataError:
         raise
-    except Exception as err:  # noqa: BLE001 - garbage can raise nearly any type here
+    except Exception as err:
         state = "is truncated" if isinstance(err, EOFError) or "truncated" in str(err) else "is corrupt"
         raise DataError(f"{what} {path} {state} ({error_summary(err)[:120]}): {fix}") from None
     if stream.tell() != len(data):

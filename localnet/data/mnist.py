@@ -7,14 +7,7 @@ checked for structure (IDX header, exact size, counts, label range), not by MD5.
 
 from __future__ import annotations
 
-from .mnist_format import (
-    TEST_SIZE,
-    TRAIN_SIZE,
-    any_idx_files,
-    load_mnist_format,
-    mnist_format_files,
-    parse_mnist_format_file,
-)
+from .mnist_format import TEST_SIZE, TRAIN_SIZE, any_idx_files, load_mnist_format, mnist_format_files, parse_mnist_format_file
 from .spec import DatasetSpec
 
 MNIST = DatasetSpec(

@@ -137,7 +137,7 @@ class PatchGeometry:
         """Patches of x (B, H, W, C) as columns (P, B, K); position p = row * out_w + column."""
         xp = self.xp
         batch, (h, w, c), k, s = x.shape[0], self.in_shape, self.kernel, self.stride
-        top, bottom, left, right = self.pads
+        top, _bottom, left, _right = self.pads
         padded = x
         if any(self.pads):
             padded = xp.zeros((batch, *self.padded_hw, c), dtype=x.dtype)

@@ -18,11 +18,11 @@ __all__ = ["DEFAULT_PROBES", "MESSAGE_PROBES", "PROBES", "SERIES_PROBES", "STORE
 
 def __getattr__(name: str) -> Any:
     if name == "Recorder":
-        from .recorder import Recorder
+        from .recorder import Recorder  # noqa: PLC0415 - lazy: zarr loads only when recording
 
         return Recorder
     if name in ("RecordReader", "STORE_NAME"):
-        from . import store
+        from . import store  # noqa: PLC0415 - lazy: zarr loads only when recording
 
         return getattr(store, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

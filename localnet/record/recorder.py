@@ -104,7 +104,7 @@ class Recorder:
                 **kwargs: Any) -> Recorder:
         """A recorder for a RunConfig (record: defaults to run_config.record), with the
         resolved config, the run name and the rule in the store's root attributes."""
-        from ..config import config_to_dict
+        from ..config import config_to_dict  # noqa: PLC0415 - config imports record.config
 
         resolved = config_to_dict(run_config)
         record = record if record is not None else run_config.record

@@ -151,7 +151,7 @@ class RecordWriter:
         """
         if (layer, probe) in self.arrays:
             return
-        dims = ["step"] + (["example"] + unit_dims(probe, row_shape[1:], self.out_shapes[layer]) if row_shape else [])
+        dims = ["step"] + (["example", *unit_dims(probe, row_shape[1:], self.out_shapes[layer])] if row_shape else [])
         units, description = PROBE_INFO[probe]
         chunks = (self.chunk, *row_shape)
         if row_shape:  # big tensors (LC layers) split along examples: a flush still writes whole chunks

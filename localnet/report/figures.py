@@ -68,7 +68,7 @@ def search_spread(runs: Sequence[Run], path: Path) -> Path | None:
     colours = plt.get_cmap("tab10")
     for ax, (dataset, net) in zip(axes[0], panels):
         members = [r for r in trials if r.config["data"]["dataset"] == dataset and network_of(r.config) == net]
-        methods = sorted({method_of(r.config) for r in members}, key=lambda m: (METHODS + (m,)).index(m))
+        methods = sorted({method_of(r.config) for r in members}, key=lambda m: ((*METHODS, m)).index(m))
         values = [r.best["test_error"] for r in members]
         bins = 20 if max(values) > min(values) else 1
         for i, method in enumerate(methods):

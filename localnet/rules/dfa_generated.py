@@ -107,6 +107,6 @@ class GeneratedDFA(DFA):
 
 
 def _module(array: Any) -> Any:
-    from ..backend import array_module
+    from ..backend import array_module  # noqa: PLC0415 - backend loads only when a rule runs
 
     return array_module(array)

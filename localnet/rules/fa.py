@@ -11,14 +11,7 @@ from dataclasses import dataclass
 from ..messages import Message
 from ..registry import RULES
 from ..seeding import glorot_uniform
-from .base import (
-    LayerInfo,
-    RandomFeedbackOptions,
-    Rule,
-    StateInit,
-    error_step,
-    label_delta,
-)
+from .base import LayerInfo, RandomFeedbackOptions, Rule, StateInit, error_step, label_delta
 from .contract import LocalView, Reply, RuleState
 
 

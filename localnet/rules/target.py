@@ -93,8 +93,10 @@ INVERSE = ParamGroup("inverse", "inverse_optim")
 class TargetRule(Rule):
     """Base for rules that send targets down and train learned inverses."""
 
-    consumes: ClassVar[dict[str, frozenset[str]]] = {"hidden": frozenset({"forward", "target"}), "output": frozenset({"forward", "target"})}
-    emits: ClassVar[dict[str, frozenset[str]]] = {"hidden": frozenset({"forward", "target"}), "output": frozenset({"forward", "target"})}
+    consumes: ClassVar[dict[str, frozenset[str]]] = {"hidden": frozenset({"forward", "target"}),
+                                                     "output": frozenset({"forward", "target"})}
+    emits: ClassVar[dict[str, frozenset[str]]] = {"hidden": frozenset({"forward", "target"}),
+                                                  "output": frozenset({"forward", "target"})}
     modifies = (FORWARD, INVERSE)
     probes = ("inverse_error",)
     #: whether the output layer holds an inverse (not DTP, whose penultimate target is a gradient step)

@@ -12,10 +12,10 @@ call the checks with its name, e.g. in a pytest test::
         assert conformance_problems("my_rule", get_backend("numpy", "float64")) == []
 
 The checks: declarations are well formed; locality per hop against the declared transport
-(`locality_violations`); handlers change no array (they return gradients); every layer with weights (and every learned state group) gets a
-non-zero update; the adjoint identity and exact inverses of every layer type; FA with B = W
-and DFA on one hidden layer with B = W^T equal localnet's bp; `plan` counts what the build
-allocates; a config survives a TOML round trip.
+(`locality_violations`); handlers change no array (they return gradients); every layer with
+weights (and every learned state group) gets a non-zero update; the adjoint identity and exact
+inverses of every layer type; FA with B = W and DFA on one hidden layer with B = W^T equal
+localnet's bp; `plan` counts what the build allocates; a config survives a TOML round trip.
 """
 
 from __future__ import annotations
@@ -33,15 +33,7 @@ from .checks import (
     check_updates,
 )
 from .locality import differing_hops, locality_violations, overwrite_forward_weights
-from .nets import (
-    example_batch,
-    example_config,
-    example_layers,
-    example_network,
-    layer_types,
-    registered,
-    rule_names,
-)
+from .nets import example_batch, example_config, example_layers, example_network, layer_types, registered, rule_names
 
 __all__ = ["allocated_bytes", "check_adjoint", "check_declarations", "check_dfa_equals_bp", "check_fa_equals_bp",
            "check_plan", "check_pure", "check_round_trip", "check_updates", "conformance_problems", "differing_hops",

@@ -19,13 +19,7 @@ from ..plan import estimate_layers, plan, training_bytes
 from ..record.config import SERIES_PROBES
 from ..registry import LAYERS, RULES
 from ..rules.contract import TRANSPORTS
-from .nets import (
-    example_batch,
-    example_config,
-    example_layers,
-    example_network,
-    train_step,
-)
+from .nets import example_batch, example_config, example_layers, example_network, train_step
 
 REL = 1e-10
 
@@ -169,7 +163,8 @@ def check_plan(rule: str, kind: str, backend: Backend, batch: int = 4) -> None:
     net, in_shape = example_network(rule, kind, backend)
     rows = plan(net, batch)
     counted = sum(r.weights + r.feedback + r.optimizer for r in rows)
-    assert counted == allocated_bytes(net), f"{rule} on {kind}: plan counts {counted} bytes, the build holds {allocated_bytes(net)}"
+    held = allocated_bytes(net)
+    assert counted == held, f"{rule} on {kind}: plan counts {counted} bytes, the build holds {held}"
     config = example_config(rule, kind, dtype=np.dtype(backend.dtype).name)
     estimate = estimate_layers(config, in_shape)
     assert estimate is not None, f"{kind}: its Spec has no estimate()"

@@ -28,14 +28,14 @@ SMALL_OPTIONS = {"aux_units": 3}
 
 def layer_types() -> tuple[str, ...]:
     """Every registered layer type (importing the package registers the built-in ones)."""
-    from .. import layers  # noqa: F401
+    from .. import layers  # noqa: F401, PLC0415 - registers the built-in layers
 
     return LAYERS.names()
 
 
 def rule_names() -> tuple[str, ...]:
     """Every registered learning rule."""
-    from .. import rules  # noqa: F401
+    from .. import rules  # noqa: F401, PLC0415 - registers the built-in rules
 
     return RULES.names()
 
@@ -57,7 +57,7 @@ def example_layers(kind: str) -> tuple[list[dict[str, Any]], tuple[int, ...]]:
         tables.append(_table(kind, spec))  # two in a row, so one sends to the other
     except ValueError:
         pass
-    return tables + [{"type": "dense", "units": 4}, {"type": "softmax", "units": CLASSES}], tuple(in_shape)
+    return [*tables, {"type": "dense", "units": 4}, {"type": "softmax", "units": CLASSES}], tuple(in_shape)
 
 
 def example_config(rule: str, kind: str = "dense", seed: int = 0, dtype: str = "float64",

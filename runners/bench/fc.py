@@ -1,12 +1,13 @@
 """Benchmark: training examples/second of localnet vs a plain PyTorch reference.
 
 On the CPU (backend numpy) the reference is torch on the CPU; on the GPU (backend cupy) it is
-torch on CUDA, each with its data already on its device. Both train the paper's MNIST-FC net (784-256x5-10, tanh, softmax) with the same rule, the
-same Adam settings (from models/mnist_fc_<rule>.toml) and the same minibatches, already in
-memory as float32 (data loading is excluded from both). Rounds alternate between the two
-implementations so that machine noise hits both alike. Reported: the best round of each
-and their ratio, and the median over rounds of the ratio within a round ("paired"), which
-cancels drift in the machine's speed between rounds.
+torch on CUDA, each with its data already on its device. Both train the paper's MNIST-FC net
+(784-256x5-10, tanh, softmax) with the same rule, the same Adam settings (from
+models/mnist_fc_<rule>.toml) and the same minibatches, already in memory as float32 (data
+loading is excluded from both). Rounds alternate between the two implementations so that
+machine noise hits both alike. Reported: the best round of each and their ratio, and the median
+over rounds of the ratio within a round ("paired"), which cancels drift in the machine's speed
+between rounds.
 
     localnet bench [--rules bp,fa,dfa] [--batch-size 100] [--steps 200] [--repeats 3] [--cpu-time]
     python -m runners.bench.fc ... [--backend cupy]

@@ -101,7 +101,8 @@ def run_lc_step_bench(rules: list[str], batch: int = 128, steps: int = 20, repea
     device = torch_device(backend)
     env = environment(device)
     where = f"{env['gpu']}, torch CUDA {env['torch_cuda']}" if device != "cpu" else f"torch ({env['torch_threads']} threads)"
-    echo(f"CIFAR-LC{' (narrowed)' if narrow else ''} one training step, backend {backend}, batch {batch}, float32, {steps} steps x {repeats} rounds, "
+    echo(f"CIFAR-LC{' (narrowed)' if narrow else ''} one training step, backend {backend}, batch {batch}, float32, "
+         f"{steps} steps x {repeats} rounds, "
          f"wall time; {env['cpu']} ({env['cores']} cores), torch {env['torch']}, {where}")
     rng = np.random.default_rng(0)
     x = rng.random((4 * batch, *CIFAR_SHAPE), dtype=np.float32)

@@ -121,7 +121,7 @@ class Layer:
         if self.kind != "lc":
             return d @ M.T
         cols = torch.bmm(self.by_position(d), M.transpose(1, 2)).permute(1, 2, 0)  # (B, K, P)
-        left, right, top, bottom = self.pad
+        left, _right, top, _bottom = self.pad
         image = F.fold(cols, self.padded, self.k, stride=self.s)
         return image[:, :, top:top + self.in_shape[1], left:left + self.in_shape[2]]
 

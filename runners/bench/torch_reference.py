@@ -29,6 +29,7 @@ print examples/second on synthetic data of MNIST shape.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -87,7 +88,7 @@ class TorchMLP(nn.Module):
         self.sizes = list(sizes)
         self.weights = nn.ParameterList(
             nn.Parameter(glorot_uniform((n_in, n_out), generator, dtype))
-            for n_in, n_out in zip(sizes[:-1], sizes[1:])
+            for n_in, n_out in itertools.pairwise(sizes)
         )
         self.biases = nn.ParameterList(
             nn.Parameter(torch.zeros(n_out, dtype=dtype)) for n_out in sizes[1:]
@@ -229,7 +230,7 @@ def make_feedback(
     if rule == "bp":
         return []
     if rule == "fa":
-        shapes = list(zip(sizes[:-1], sizes[1:]))
+        shapes = list(itertools.pairwise(sizes))
     elif rule == "dfa":
         shapes = [(sizes[-1], n) for n in sizes[1:-1]]
     else:

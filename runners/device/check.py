@@ -41,8 +41,7 @@ DEVICE_WHEELS = ("zarr", "numcodecs", "donfig", "google-crc32c")
 
 
 def stage_functions() -> dict[str, Callable[[Options], dict[str, Any]]]:
-    from . import stages as s  # noqa: PLC0415
-    from . import train as t  # noqa: PLC0415
+    from . import stages as s, train as t  # noqa: PLC0415 - the stages import torch and the library
 
     return {"install": s.install, "env": s.env, "tests": s.tests, "fc": s.fc, "lc_step": s.lc_step,
             "lc_ops": s.lc_ops, "cifar_epoch": t.cifar_epoch, "imagenet": t.imagenet}
@@ -189,7 +188,7 @@ def wheels_command(dest: Path, python_version: str, packages: tuple[str, ...]) -
         try:
             pins.append(f"{name}=={importlib.metadata.version(name)}")
         except importlib.metadata.PackageNotFoundError:
-            raise click.ClickException(f"{name} is not installed here: pip install {name}, or name another --package")
+            raise click.ClickException(f"{name} is not installed here: pip install {name}, or name another --package") from None
     platforms = [f"--platform={p}" for p in ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64",
                                               "manylinux2014_x86_64", "manylinux1_x86_64")]
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", f"--python-version={python_version}",

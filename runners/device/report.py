@@ -110,7 +110,8 @@ def markdown(report: dict[str, Any]) -> str:
     if "cifar_lc_bp" in s:
         c = s["cifar_lc_bp"]
         lines += ["", "## CIFAR-10 LC BP, one epoch (synthetic images of CIFAR's shape)", "",
-                  "| epoch s (train + eval) | train img/s | 500 epochs (h) | grid configs | grid h at BP cost | grid h weighted |",
+                  "| epoch s (train + eval) | train img/s | 500 epochs (h) | grid configs | grid h at BP cost "
+                  "| grid h weighted |",
                   "| ---: | ---: | ---: | ---: | ---: | ---: |",
                   f"| {c['epoch_seconds']:.1f} | {_num(c['train_images_per_second'])} | {c['bp_500_epochs_hours']:.1f} | "
                   f"{c['grid_configs']} | {c['grid_hours_at_bp_cost']:.1f} | {_num(c.get('grid_hours_weighted'), '.1f')} |"]

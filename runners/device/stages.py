@@ -180,10 +180,7 @@ def tests(opts: Options) -> dict[str, Any]:
 def fc(opts: Options) -> dict[str, Any]:
     """MNIST-FC bp, fa, dfa: localnet against torch on the same device, batch 128."""
     from localnet.backend import get_backend  # noqa: PLC0415
-
-    from runners.bench.fc import run_bench  # noqa: PLC0415
-
-    from runners.bench.fc import synthetic_batches, time_localnet  # noqa: PLC0415
+    from runners.bench.fc import run_bench, synthetic_batches, time_localnet  # noqa: PLC0415
 
     batch, steps, repeats = (8, 2, 2) if opts.small else (128, 200, 3)
     rows = run_bench(["bp", "fa", "dfa"], batch, steps, repeats, None, backend=opts.backend)
@@ -198,10 +195,7 @@ def fc(opts: Options) -> dict[str, Any]:
 def lc_step(opts: Options) -> dict[str, Any]:
     """CIFAR-LC bp, fa, sdtp one training step: localnet against torch unfold-LC, batch 128."""
     from localnet.backend import get_backend  # noqa: PLC0415
-
-    from runners.bench.lc_step import run_lc_step_bench  # noqa: PLC0415
-
-    from runners.bench.lc_step import CIFAR_SHAPE, CLASSES, NARROW, time_localnet_step  # noqa: PLC0415
+    from runners.bench.lc_step import CIFAR_SHAPE, CLASSES, NARROW, run_lc_step_bench, time_localnet_step  # noqa: PLC0415
 
     batch, steps, repeats = (8, 2, 2) if opts.small else (128, 20, 3)
     rows = run_lc_step_bench(["bp", "fa", "sdtp"], batch, steps, repeats, opts.backend, narrow=opts.small)
@@ -220,7 +214,6 @@ def lc_ops(opts: Options) -> dict[str, Any]:
     against torch, and col2im as array ops against the gather kernel (numpy: its twin)."""
     from localnet.backend import get_backend  # noqa: PLC0415
     from localnet.layers.patches import PatchGeometry, col2im_gather  # noqa: PLC0415
-
     from runners.bench.env import timed  # noqa: PLC0415
     from runners.bench.lc import run_lc_bench  # noqa: PLC0415
 
@@ -237,7 +230,8 @@ def lc_ops(opts: Options) -> dict[str, Any]:
             gather = PatchGeometry(in_shape, kernel, stride, backend, gpu_kernel=True)
             variants = {"array_ops": lambda g=plain, c=cols: g.col2im(c), "gather_kernel": lambda g=gather, c=cols: g.col2im(c)}
         else:
-            variants = {"array_ops": lambda g=plain, c=cols: g.col2im(c), "gather_twin": lambda g=plain, c=cols: col2im_gather(g, c)}
+            variants = {"array_ops": lambda g=plain, c=cols: g.col2im(c),
+                        "gather_twin": lambda g=plain, c=cols: col2im_gather(g, c)}
         row: dict[str, Any] = {"layer": f"{'x'.join(map(str, in_shape))} k{kernel} s{stride}", "batch": batch}
         for name, fn in variants.items():
             fn()

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from runners.bench.lc_step import NARROW
+
 from .stages import ROOT, Options, memory
 
 MODELS = ROOT / "models"

@@ -23,5 +23,5 @@ def start(job: TrialJob) -> tuple[subprocess.Popen, IO[bytes]]:
     job.run_dir.parent.mkdir(parents=True, exist_ok=True)
     log = job.run_dir.with_name(job.run_dir.name + ".log").open("ab")
     process = subprocess.Popen(job.command(), stdout=log, stderr=subprocess.STDOUT, env=job.env(),
-                               preexec_fn=_die_with_parent)  # noqa: PLW1509 - the call above is fork-safe
+                               preexec_fn=_die_with_parent)
     return process, log

@@ -120,10 +120,7 @@ def reference_pixels(data: bytes, size: int) -> np.ndarray:
     independently of localnet: RGB, shorter side to `size` (BILINEAR), centre crop."""
     image = Image.open(io.BytesIO(data)).convert("RGB")
     w, h = image.size
-    if w <= h:
-        new = (size, max(size, round(h * size / w)))
-    else:
-        new = (max(size, round(w * size / h)), size)
+    new = (size, max(size, round(h * size / w))) if w <= h else (max(size, round(w * size / h)), size)
     image = image.resize(new, Image.Resampling.BILINEAR)
     left, top = (new[0] - size) // 2, (new[1] - size) // 2
     return np.asarray(image.crop((left, top, left + size, top + size)))

@@ -7,12 +7,7 @@ import pytest
 from PIL import Image
 
 from localnet.backend import get_backend
-from localnet.data.imagenet import (
-    ShardLoader,
-    normalize_on_device,
-    open_split,
-    prepare_imagenet,
-)
+from localnet.data.imagenet import ShardLoader, normalize_on_device, open_split, prepare_imagenet
 
 S, N = 12, 41  # 41 images in chunks of 4: 11 chunks, the last one short
 

@@ -11,13 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data.imagenet_fixture import (
-    CLASSES,
-    WNIDS_BY_ID,
-    reference_pixels,
-    write_folders,
-    write_release,
-)
+from data.imagenet_fixture import CLASSES, WNIDS_BY_ID, reference_pixels, write_folders, write_release
 
 from localnet.data.imagenet import open_split, prepare_imagenet
 from localnet.data.imagenet.decode import decode_resized

@@ -11,17 +11,9 @@ import numpy as np
 import pytest
 
 import localnet.data.paths as paths_module
-from localnet.data import (
-    DATASETS,
-    Dataset,
-    default_fetch_dir,
-    load_dataset,
-    resolve_data_dir,
-    verify_dataset,
-    write_idx,
-)
-from localnet.data.synthetic import write_synthetic_mnist
 import localnet.errors
+from localnet.data import DATASETS, Dataset, default_fetch_dir, load_dataset, resolve_data_dir, verify_dataset, write_idx
+from localnet.data.synthetic import write_synthetic_mnist
 from localnet.errors import DataError
 
 SHIPPED_DATA_DIR = paths_module.shipped_data_dir  # the original; the fixture patches it

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from localnet.backend import get_backend
 from localnet.layers import Dense, LocallyConnected, LocallyConnectedSpec, SoftmaxOutput, SoftmaxSpec
@@ -183,7 +182,7 @@ def build_stack(in_shape: tuple[int, ...], lc: list[tuple[int, int, int]], bias:
     """LC layers (kernel, channels, stride), then dense 1024 and softmax 10, each on the last out_shape."""
     backend, rng, layers, shape = get_backend("numpy", "float32"), np.random.default_rng(0), [], in_shape
     specs = [(LocallyConnected, LocallyConnectedSpec(kernel=k, channels=c, stride=s, bias=bias)) for k, c, s in lc]
-    for cls, spec in specs + [(Dense, DenseSpec(units=1024)), (SoftmaxOutput, SoftmaxSpec(units=10))]:
+    for cls, spec in [*specs, (Dense, DenseSpec(units=1024)), (SoftmaxOutput, SoftmaxSpec(units=10))]:
         layers.append(cls(spec, shape, backend, rng))
         shape = layers[-1].out_shape
     return layers

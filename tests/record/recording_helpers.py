@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from helpers import tiny_config
 
 from localnet import Trainer, build_network, get_backend
 from localnet.config import config_to_dict, dump_toml
@@ -18,7 +19,6 @@ from localnet.record import RecordConfig, Recorder
 from localnet.run import load_data
 from localnet.seeding import rng_for
 from localnet.train import batches
-from helpers import tiny_config
 
 ALL_PROBES = ("forward", "feedback", "target", "act_mean", "act_std", "update_norm", "weight_norm",
               "inverse_error", "target_gap")

@@ -7,11 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
+from helpers import random_batch, tiny_config
+from hypothesis import given, strategies as st
 from record.recording_helpers import small_config, train
 
-from helpers import random_batch, tiny_config
 from localnet import build_network, get_backend, parse_config
 from localnet.record import RecordConfig, Recorder, RecordReader
 from localnet.record.angle import ForwardState, angle_degrees, true_gradients

@@ -130,12 +130,12 @@ def test_alternating_passes_are_shaded_where_the_phases_fall(alternating, figure
 
 def test_softmax_spread_is_quantiles_inside_its_range(alternating, figures):
     run = Run(alternating, "sdtp-alt")
-    x, q = run.quantiles("layer6", (0.05, 0.25, 0.5, 0.75, 0.95))
+    _x, q = run.quantiles("layer6", (0.05, 0.25, 0.5, 0.75, 0.95))
     assert q.shape == (16, 5) and np.all(np.diff(q, axis=1) >= 0)
     assert np.all(q >= 0) and np.all(q <= 1)
     forward = run.record.read("layer6", "forward").reshape(16, -1).astype(np.float64)
     np.testing.assert_allclose(q[:, 2], np.median(forward, axis=1))
-    softmax = [a for a in figures["activations.png"].axes if a.get_title().startswith("layer6")][0]
+    softmax = next(a for a in figures["activations.png"].axes if a.get_title().startswith("layer6"))
     bands = [path.vertices[:, 1] for c in softmax.collections for path in c.get_paths()]
     assert len(bands) == 2 and all(np.all(b[np.isfinite(b)] >= 0) for b in bands)
 
@@ -152,7 +152,7 @@ def test_mean_std_fallback_never_goes_below_zero_for_softmax(tmp_path, data_dir)
     assert run.quantiles("layer3", (0.5,)) is None
     fig = build_figures([run])["activations.png"]
     assert_data_inside("activations.png", fig)
-    softmax = [a for a in fig.axes if a.get_title().startswith("layer3")][0]
+    softmax = next(a for a in fig.axes if a.get_title().startswith("layer3"))
     mean = run.series("act_mean")["layer3"][1]
     assert np.all(mean - 0.3 < 0)  # what an unclipped band would draw
     band = softmax.collections[0].get_paths()[0].vertices[:, 1]
@@ -169,7 +169,7 @@ def test_one_epoch_run_shows_the_curve_within_the_epoch(tmp_path, data_dir):
     within = np.concatenate(finite_points(fig.axes[0]))
     assert len(within) == 6 and np.all(within[:, 0] < 1)  # 48 examples / batch 8: 6 forward-pass steps
     row = Run(recorded, "rec").metrics[0]
-    assert [t.get_text() for t in fig.legends[0].get_texts()][0] == (
+    assert next(t.get_text() for t in fig.legends[0].get_texts()) == (
         f"after epoch 1: test error {row['test_error']:.2f} %, train error {row['train_error']:.2f} %")
     plain = make_run_dir(tmp_path / "plain", config, None, data_dir, epochs=1)
     fig = build_figures([Run(plain, "plain")])["errors.png"]

@@ -35,7 +35,7 @@ def test_recorded_messages_equal_delivered_messages_bit_for_bit(tmp_path, rule, 
             delivered[(layer, message.kind, message.step)] = np.array(message.payload, copy=True)
 
     record = RecordConfig(enabled=True, every=3, examples=5, chunk=2, probes=ALL_PROBES)
-    _, recorder = train(small_config(rule, **options), record, tmp_path / "r.zarr", taps=(tap,))
+    _, _recorder = train(small_config(rule, **options), record, tmp_path / "r.zarr", taps=(tap,))
     reader = RecordReader(tmp_path / "r.zarr")
     rows = reader.attrs["examples"]
     assert rows == sorted(rows) and len(rows) == 5 and max(rows) < 8

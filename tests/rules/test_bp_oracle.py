@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import random_batch, tiny_config
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from localnet.network import build_network
 

@@ -17,7 +17,7 @@ BACKEND = get_backend("numpy", "float64")
 
 def networks(kind: str, tile_rows: int, seed: int = 3):
     """(generated-DFA network, stored-DFA network with B_l := the generated B_l, input shape)."""
-    tables, in_shape = example_layers(kind)
+    _tables, in_shape = example_layers(kind)
     config = example_config("dfa_generated", kind, seed, "float64", {"tile_rows": tile_rows})
     generated = build_network(config, BACKEND, in_shape, config.layers[-1].units)
     stored = build_network(example_config("dfa", kind, seed, "float64"), BACKEND, in_shape, config.layers[-1].units)

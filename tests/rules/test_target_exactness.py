@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
 from helpers import random_batch
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from localnet.backend import get_backend
 from localnet.config import parse_config
@@ -59,7 +59,7 @@ def test_dtp_with_exact_inverses_propagates_targets_exactly(width, depth, batch,
     weights = {n.name: (n.params["W"].copy(), n.params["b"].copy()) for n in net.nodes}
     seen = targets_of(net, x, onehot)
     names = [n.name for n in net.nodes]
-    for lower, upper in zip(names[:-2], names[1:-1]):  # each hidden layer's map takes t_{l-1} to t_l
+    for lower, upper in itertools.pairwise(names):  # each hidden layer's map takes t_{l-1} to t_l
         W, b = weights[upper]
         np.testing.assert_allclose(seen[lower] @ W + b, seen[upper], rtol=1e-9, atol=1e-9)
     assert not np.array_equal(seen[names[-2]], net.nodes[-2].h)  # the penultimate target did move

@@ -8,8 +8,7 @@ import copy
 import numpy as np
 import torch
 from helpers import random_batch
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from localnet.config import parse_config
 from localnet.network import build_network

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-
 from helpers import small_toml
+
 from localnet.data.synthetic import write_synthetic_mnist
 from localnet.errors import ConfigError
 from runners.drivers.reproduce import grid_configs, main, reproduce

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from sweep.sweep_helpers import CONFIG, REPO, sweep_args, table, write_files
 
 from localnet.cli import main
-from sweep.sweep_helpers import CONFIG, REPO, sweep_args, table, write_files
 
 pytestmark = pytest.mark.slow
 MNIST = str(REPO / "data" / "mnist")

@@ -8,15 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sweep.sweep_helpers import REPO, sweep_args, table, write_files
 
 from localnet.cli import main
 from localnet.sweep.trials import read_metrics
-
-from sweep.sweep_helpers import REPO, sweep_args, table, write_files
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ def main() -> None:
     table.setdefault("digests", {})
     table["made_with"]["command"] = ("OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONPATH=<tree> "
                                      "python tests/testing/digests.py --limit N --out tests/testing/param_digests.json")
-    table["made_with"]["overrides"] = overrides(-1)[:-1] + ["data.limit_train=N"]
+    table["made_with"]["overrides"] = [*overrides(-1)[:-1], "data.limit_train=N"]
     table["made_with"]["numpy"] = np.__version__
     for path in configs(args.glob):
         for limit in args.limit:

@@ -8,8 +8,7 @@ products (adjoint identities, DFA against BP) run in float64 at relative 1e-10."
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from localnet.testing import (
     check_adjoint,

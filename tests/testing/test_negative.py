@@ -18,7 +18,7 @@ from localnet.registry import LAYERS, RULES
 from localnet.rules.base import LayerInfo, RandomFeedbackOptions
 from localnet.rules.contract import Reply
 from localnet.rules.fa import FA
-from localnet.rules.sign import SignOptions, Sign
+from localnet.rules.sign import Sign, SignOptions
 from localnet.testing import (
     check_pure,
     check_updates,

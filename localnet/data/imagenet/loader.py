@@ -20,6 +20,7 @@ ahead. Mean/std normalisation happens on the device: `normalize_on_device`.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Iterator
@@ -113,10 +114,8 @@ class ShardLoader:
         finally:
             stop.set()
             while producer.is_alive():  # unblock a producer waiting on a full queue
-                try:
+                with contextlib.suppress(queue.Empty):
                     out.get(timeout=0.05)
-                except queue.Empty:
-                    pass
             producer.join()
 
     def _produce(self, stream: tuple[str, ...], start_step: int, plan: list[np.ndarray], out: queue.Queue[Any],
@@ -148,7 +147,7 @@ class ShardLoader:
                             del loaded[k]
                     _put(out, batch, stop)
             _put(out, _DONE, stop)
-        except BaseException as err:  # noqa: BLE001 - handed to the consumer, which raises it
+        except BaseException as err:
             _put(out, err, stop)
 
     def _read_chunk(self, k: int) -> np.ndarray:

@@ -23,14 +23,7 @@ from ...errors import DataError
 from ..imagenet_entry import IMAGENET
 from .decode import DecodeError, decode_resized
 from .sources import Item
-from .store import (
-    CHUNK,
-    MANIFEST,
-    PARTS,
-    completed_parts,
-    create_or_open,
-    write_json_atomic,
-)
+from .store import CHUNK, MANIFEST, PARTS, completed_parts, create_or_open, write_json_atomic
 
 FULL_TOTALS = {"train": IMAGENET.train_size, "val": IMAGENET.test_size}  # the registry's split sizes
 Task = tuple[str, int, int, int, bool]

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from runners.bench.fc import run_bench  # noqa: E402
+from runners.bench.fc import run_bench
 
 
 def test_tiny_bench_reports_best_and_paired_ratios(capsys):

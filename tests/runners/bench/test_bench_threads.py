@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
-
 from helpers import small_toml
+
 from localnet.data.synthetic import write_synthetic_mnist
 from runners.bench.threads import main, start_load, stop_load
 

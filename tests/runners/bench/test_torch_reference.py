@@ -7,13 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
 
-from runners.bench.torch_reference import (  # noqa: E402
-    RULES,
-    TorchMLP,
-    dfa_grads,
-    fa_grads,
-    make_trainer,
-)
+from runners.bench.torch_reference import RULES, TorchMLP, dfa_grads, fa_grads, make_trainer  # noqa: E402
 
 SIZES = [6, 5, 4, 3]
 

@@ -13,9 +13,9 @@ import pytest
 
 pytest.importorskip("torch")
 
-from runners.device.check import run_stage  # noqa: E402
-from runners.device.report import markdown, summarize  # noqa: E402
-from runners.device.stages import ROOT, Options, requirements, unmet  # noqa: E402
+from runners.device.check import run_stage
+from runners.device.report import markdown, summarize
+from runners.device.stages import ROOT, Options, requirements, unmet
 
 SCRIPT = ROOT / "runners" / "device_check"
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import zarr
 from click.testing import CliRunner
-
 from helpers import small_toml
+
 from localnet.cli import main as localnet_main
 from localnet.data.synthetic import write_synthetic_mnist
 from runners.drivers.probe_epochs import epoch_means, main, markdown
