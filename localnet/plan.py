@@ -79,11 +79,12 @@ def largest_batch(rows: list[LayerPlan], batch: int, capacity: int) -> int:
     return max(0, int((capacity - fixed) // per_example)) if per_example else 0
 
 
-#: Seconds per (example x forward parameter) of a numpy training step on one CPU thread: the
-#: full-size ImageNet-LC SDTP and generated-DFA steps at batch 8 (docs/performance.md, "ImageNet
-#: LC at full size on the CPU": 11.0-13.0 s/step, 259.9 M parameters). LC and dense layers use
-#: each weight once per example and pass, so the cost scales with it.
-CPU_SECONDS_PER_PARAMETER = 5.7e-9
+#: A numpy training step on one CPU thread takes about parameters x (FIXED + PER_EXAMPLE x batch)
+#: seconds: fitted to the full-size ImageNet-LC SDTP steps at batch 8 and 32 (docs/performance.md,
+#: "ImageNet LC at full size on the CPU"). The fixed part is the per-step work on weight-sized
+#: arrays (Adam, gradients, inverses); BP's is smaller, its per-example part about the same.
+CPU_SECONDS_FIXED = 4.4e-8
+CPU_SECONDS_PER_EXAMPLE = 3.5e-10
 
 
 def cpu_speed_note(config: Any, input_shape: Sequence[int], reason: str) -> str:
@@ -91,10 +92,11 @@ def cpu_speed_note(config: Any, input_shape: Sequence[int], reason: str) -> str:
     speed of this config's step on one CPU thread (more threads help the BLAS part only)."""
     rows = estimate_layers(config, input_shape)
     params = sum(r.parameters for r in rows) if rows else 0
-    seconds = CPU_SECONDS_PER_PARAMETER * params * config.data.batch_size
+    batch = config.data.batch_size
+    seconds = params * (CPU_SECONDS_FIXED + CPU_SECONDS_PER_EXAMPLE * batch)
     return (f"backend auto: no usable GPU ({reason}): training on numpy (the CPU); expect about "
-            f"{seconds:,.1f} s per step of {config.data.batch_size} ({config.data.batch_size / max(seconds, 1e-9):,.1f} "
-            f"examples/s) on one thread for these {params:,} parameters (docs/performance.md)")
+            f"{seconds:,.1f} s per step of {batch} ({batch / max(seconds, 1e-9):,.1f} examples/s) on one thread "
+            f"for these {params:,} parameters (docs/performance.md)")
 
 
 def format_plan(rows: list[LayerPlan], batch: int, backend_note: str) -> str:
