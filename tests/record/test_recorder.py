@@ -173,6 +173,9 @@ def test_bench_record_runs():
     from runners.bench.record import run_record_bench
 
     lines = []
-    result = run_record_bench(rule="fa", steps=20, repeats=1, echo=lines.append)
-    assert result["off"] > 0 and result["on"] > 0 and "overhead_percent" in result
+    result = run_record_bench(rule="fa", steps=20, repeats=2, echo=lines.append)
+    rounds = result["rounds"]
+    assert len(rounds["off"]) == len(rounds["on"]) == 2  # both variants ran the same rounds
+    assert result["off"] == max(rounds["off"]) and result["on"] == max(rounds["on"])
+    assert result["overhead_percent"] == pytest.approx(100 * (1 - result["on"] / result["off"]))
     assert any("overhead" in line for line in lines)
