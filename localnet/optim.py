@@ -17,8 +17,8 @@ the moments are stored scaled, M = m / (1 - beta1) and V = v / (1 - beta2), so t
 
 is the same update in 10 elementwise passes instead of 12, and large arrays are
 updated in blocks so that the ten passes over a block mostly hit cache rather than main
-memory (2.8x faster on a 3136 x 1024 weight). Elementwise results do not depend on the block
-size, so blocking changes no bit.
+memory (`python -m runners.bench.parts adam` times it; docs/performance.md has the numbers).
+Elementwise results do not depend on the block size, so blocking changes no bit.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from typing import Any
 
 from .config import AdamConfig
 
-#: elements per block of the blocked update (`python -m runners.bench.parts adam`; fifth
-#: session in docs/performance.md): 2^18 was within noise of the best on MNIST-FC (0.2 M,
-#: unblocked) and LC (0.8 M, 3.2 M) weights; smaller blocks pay more per call, and unblocked
-#: large arrays stream from L3 or memory on each of the ten passes.
+#: elements per block of the blocked update (`python -m runners.bench.parts adam` compares
+#: block sizes): 2^18 is within noise of the best on the MNIST-FC (0.2 M, unblocked) and LC
+#: (0.8 M, 3.2 M) weights; smaller blocks pay more per call, and unblocked large arrays
+#: stream from L3 or memory on each of the ten passes.
 BLOCK = 1 << 18
 
 
