@@ -159,7 +159,7 @@ class Checkpointer:
         state["trainer/position"] = _text(dataclasses.asdict(position))
         state["trainer/history"] = _text([dataclasses.asdict(row) for row in self.history])
         path = self.folder / f"ckpt-{position.step:010d}.npz"
-        write_atomic(path, lambda handle: np.savez(handle, **state))
+        write_atomic(path, lambda handle: np.savez(handle, **state))  # type: ignore[arg-type]  # numpy's stub: **kwds may not be arrays named allow_pickle
         for old in sorted(self.folder.glob("ckpt-*.npz"))[:-self.keep]:
             old.unlink(missing_ok=True)
         return path

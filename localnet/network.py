@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .backend import Backend
 from .config import RunConfig
@@ -23,6 +23,9 @@ from .rules.base import LayerInfo, Rule, StateInit
 from .rules.contract import TRANSPORTS, RuleState
 from .schedule import Phase, StepPlan
 from .seeding import rng_for
+
+if TYPE_CHECKING:
+    from .layers.softmax import SoftmaxOutput
 
 INPUT = "input"
 
@@ -44,6 +47,12 @@ class Network:
     @property
     def output(self) -> LayerNode:
         return self.nodes[-1]
+
+    @property
+    def output_layer(self) -> SoftmaxOutput:
+        """The output layer; its `loss(probs, onehot)` is the task loss. The config checks
+        make the last layer the softmax output, the only registered output layer type."""
+        return cast("SoftmaxOutput", self.output.layer)
 
     def node(self, name: str) -> LayerNode:
         return next(n for n in self.nodes if n.name == name)

@@ -71,7 +71,8 @@ class Adam:
                 flat = [a.reshape(-1) for a in arrays]
                 for start in range(0, size, self._block):
                     block = slice(start, start + self._block)
-                    self._update(*(a[block] for a in flat), lr_scaled, eps_scaled)
+                    p, g_, m, v, tmp = (a[block] for a in flat)
+                    self._update(p, g_, m, v, tmp, lr_scaled, eps_scaled)
             else:
                 self._update(*arrays, lr_scaled, eps_scaled)
 

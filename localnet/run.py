@@ -84,7 +84,7 @@ def save_params(network: Network, path: Path) -> None:
     """All parameters (forward and feedback) as host arrays in an npz, keys "layerN/W" etc."""
     backend = network.backend
     arrays = {k: backend.to_host(v) for k, v in network.parameters().items()}
-    write_atomic(path, lambda handle: np.savez(handle, **arrays))
+    write_atomic(path, lambda handle: np.savez(handle, **arrays))  # type: ignore[arg-type]  # numpy's stub, as in checkpoint.py
 
 
 def summarize(history: list[EpochMetrics], config: RunConfig, network: Network) -> dict[str, Any]:
@@ -123,7 +123,7 @@ def _json_row(row: EpochMetrics) -> str:
 
 
 def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | None = None, force: bool = False,
-                   echo: Callable[[str], None] = print, progress: Callable[[int, int], Any] | None = None,
+                   echo: Callable[[str], None] = print, progress: Callable[[int, int, int], Any] | None = None,
                    resume: bool = False) -> tuple[dict[str, Any], Path]:
     """Train `config` and save its run directory. Returns (summary, run directory).
 

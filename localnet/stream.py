@@ -75,7 +75,7 @@ class StreamTrainer(Trainer):
         passes = self.network.rule.passes()
         pos = position if position is not None else Position(epoch=epoch, step=self.step_count)
         loss_sum = self.xp.asarray(pos.loss_sum, dtype=self.backend.dtype)
-        output = self.network.output.layer
+        output = self.network.output_layer
         start, before, examples = time.perf_counter(), pos.seconds, 0
         for number in range(pos.pass_index, len(passes)):
             plan = passes[number]
@@ -131,7 +131,8 @@ class EvaluableLoader(ShardLoader):
 
     def __init__(self, root: str | Path, batch_size: int, seed: int = 0, **options: Any) -> None:
         super().__init__(root, batch_size, seed, **options)
-        self.root, self._twin = Path(root), None
+        self.root = Path(root)
+        self._twin: ShardLoader | None = None
 
     def eval_twin(self) -> ShardLoader:
         if self._twin is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +69,7 @@ class Position:
     loss_sum: float = 0.0
     counted: int = 0
     seconds: float = 0.0
-    augment_state: dict | None = None
+    augment_state: Mapping[str, Any] | None = None
 
 
 def batches(n: int, batch_size: int, order: np.ndarray | None) -> Iterator[np.ndarray | slice]:
@@ -134,7 +134,7 @@ class Trainer:
         passes = self.network.rule.passes()
         pos = position if position is not None else Position(epoch=epoch, step=self.step_count)
         loss_sum = self.xp.asarray(pos.loss_sum, dtype=self.backend.dtype)
-        output = self.network.output.layer
+        output = self.network.output_layer
         start, before, examples = time.perf_counter(), pos.seconds, 0
         for number in range(pos.pass_index, len(passes)):
             plan = passes[number]
@@ -144,7 +144,7 @@ class Trainer:
             if not data.augment.is_identity and pos.augment_state is None:
                 pos.augment_state = rng_for(self.config.seed, "augment", *stream[1:]).bit_generator.state
             augment = None if pos.augment_state is None else np.random.Generator(np.random.PCG64())
-            if augment is not None:
+            if augment is not None and pos.augment_state is not None:
                 augment.bit_generator.state = pos.augment_state
             for index in itertools.islice(batches(len(x), data.batch_size, order), pos.batch_index, None):
                 xb = x[index] if augment is None else augment_batch(x[index], data.augment, augment)
@@ -199,7 +199,7 @@ class Trainer:
     def add_to_sums(self, sums: list[Any], probs: Any, yd: Any, onehot: Any) -> None:
         """Add one batch: probs (B, C), labels yd (B,). Top-5 counts the classes scored
         strictly above the true one (rank >= 5 is wrong), O(B C) on the device."""
-        sums[0] += self.network.output.layer.loss(probs, onehot) * len(yd)
+        sums[0] += self.network.output_layer.loss(probs, onehot) * len(yd)
         sums[1] += (probs.argmax(axis=1) != yd).sum()
         true = (probs * onehot).sum(axis=1, keepdims=True)
         sums[2] += ((probs > true).sum(axis=1) >= 5).sum()
@@ -209,7 +209,7 @@ class Trainer:
         return float(loss) / n, 100.0 * float(top1) / n, 100.0 * float(top5) / n
 
     def fit(self, dataset: Any, epochs: int, on_epoch: Callable[[EpochMetrics], None] | None = None,
-            progress: Callable[[int, int], Any] | None = None, resume: Position | None = None,
+            progress: Callable[[int, int, int], Any] | None = None, resume: Position | None = None,
             history: list[EpochMetrics] | None = None) -> list[EpochMetrics]:
         """Train up to epoch `epochs`, evaluating after each; returns every epoch's metrics.
 

@@ -107,7 +107,7 @@ def _coerce(value: Any, tp: Any, key: str, problems: Problems) -> Any:
             return _check_number(value, key, problems)
         problems.add(f"{key} must be {_type_name(tp)}, got {type(value).__name__} {show(value)}", key=key)
         return value
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return build_dataclass(tp, value, key, problems)
     return value
 

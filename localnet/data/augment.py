@@ -61,7 +61,7 @@ def augment_batch(x: np.ndarray, config: AugmentConfig, rng: np.random.Generator
         return x.copy()
     batch, height, width, _ = x.shape
     pad = config.crop_padding
-    flipped = rng.random(batch) < 0.5 if config.flip != "none" else np.zeros(batch, dtype=bool)
+    flipped = np.asarray(rng.random(batch) < 0.5) if config.flip != "none" else np.zeros(batch, dtype=bool)
     offsets = rng.integers(0, 2 * pad + 1, size=(batch, 2)) if pad > 0 else np.zeros((batch, 2), dtype=np.int64)
     # One gather does both: output pixel (b, i, j) is padded pixel (b, rows[b, i], cols[b, j]).
     # Padding is symmetric, so flipping then padding equals padding then flipping: a

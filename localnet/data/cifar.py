@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import pickle
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from numpy._core.multiarray import _reconstruct  # numpy >= 2 (a project requirement)
@@ -168,7 +169,7 @@ def load_cifar10(spec: DatasetSpec, directory: Path) -> Dataset:
             )
         _, content, _ = read_cifar_file(spec, fspec, path)
         if fspec.role != "meta":
-            parts[fspec.role.split("_")[0]].append(content)
+            parts[fspec.role.split("_")[0]].append(cast("tuple[np.ndarray, np.ndarray]", content))  # a batch file
     return Dataset(spec.name, *_stack(parts["train"]), *_stack(parts["test"]), num_classes=spec.num_classes)
 
 

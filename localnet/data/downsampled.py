@@ -66,7 +66,8 @@ def load_downsampled(spec: DatasetSpec, directory: Path) -> Dataset:
         y = np.concatenate([p[1] for p in parts[part]])
         x.flags.writeable = y.flags.writeable = False
         arrays += [x, y]
-    return Dataset(spec.name, *arrays, num_classes=CLASSES)
+    x_train, y_train, x_test, y_test = arrays
+    return Dataset(spec.name, x_train, y_train, x_test, y_test, num_classes=CLASSES)
 
 
 def parse_downsampled(spec: DatasetSpec, fspec: FileSpec, path: Path) -> tuple[bytes, str]:

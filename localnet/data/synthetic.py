@@ -137,10 +137,10 @@ def write_synthetic_cifar10(
             contents[fspec.name] = py2_pickle(meta)
             continue
         n = n_test if fspec.role == "test" else n_train_per_batch
-        data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+        pixels = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
         label = (b"testing batch 1 of 1" if fspec.role == "test"
                  else b"training batch %s of 5" % fspec.name[-1].encode())
-        contents[fspec.name] = cifar_batch(data, [i % 10 for i in range(n)], label)
+        contents[fspec.name] = cifar_batch(pixels, [i % 10 for i in range(n)], label)
     if layout == "tarball":
         archive = directory / CIFAR10_ARCHIVE.name
         archive.write_bytes(_tar_gz({f"{FOLDER}/{name}": data for name, data in contents.items()}))

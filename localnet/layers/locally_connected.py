@@ -14,13 +14,14 @@ would derive the fans from its 3-D kernel shape, P*K and P*C_out, an init sqrt(P
 smaller; the paper only says "Glorot", so we keep the conventional per-filter scale.)
 
 Speed (see patches.py for layouts): numpy's matmul on the stacked (P, ., .) arrays calls one
-BLAS sgemm per position from C; on the CIFAR-LC shapes it is as fast as a Python loop of P
-2-D GEMMs or einsum(optimize=True) for the forward pass and the transpose
-(`python -m runners.bench.lc` compares them). For the weight gradient einsum computes the
-transposed product (P, C_out, K) and returns a transposed view, and making that gradient
-contiguous (Adam reads it next to W) costs what einsum saves, so all three GEMMs use matmul, which on CuPy is one batched cuBLAS call. Operands are
-passed as transposed views (BLAS reads them with its transpose flags) and the forward writes
-straight into the (B, P, C_out) result, so on numpy no GEMM operand or result is copied.
+BLAS sgemm per position from C; on the CIFAR-LC shapes it is as fast as a Python loop of P 2-D
+GEMMs or einsum(optimize=True) for the forward pass and the transpose (`python -m
+runners.bench.lc` compares them). For the weight gradient einsum computes the transposed
+product (P, C_out, K) and returns a transposed view, and making that gradient contiguous (Adam
+reads it next to W) costs what einsum saves, so all three GEMMs use matmul, which on CuPy is
+one batched cuBLAS call. Operands are passed as transposed views (BLAS reads them with its
+transpose flags) and the forward writes straight into the (B, P, C_out) result, so on numpy no
+GEMM operand or result is copied.
 """
 
 from __future__ import annotations

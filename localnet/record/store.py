@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import zarr
 
+from ..zarr_nodes import array_at, attrs_of, group_at
+
 STORE_NAME = "record.zarr"
 COORDS = ("step", "epoch", "phase")
 CHUNK_BYTES = 16 * 2**20  # aim for chunks of at most this size (zarr's advice: ~1-100 MB)
@@ -126,10 +128,10 @@ class RecordWriter:
         self = cls.__new__(cls)
         self.path = Path(path)
         self.root = zarr.open_group(self.path, mode="r+", zarr_format=3)
-        attrs = self.root.attrs
+        attrs = attrs_of(self.root)
         self.chunk, self.dtype = int(attrs["record"]["chunk"]), np.dtype(attrs["dtype"])
-        self.groups = {name: self.root[name] for name in attrs["layers"]}
-        self.out_shapes = {name: tuple(group.attrs["out_shape"]) for name, group in self.groups.items()}
+        self.groups = {name: group_at(self.root, name) for name in attrs["layers"]}
+        self.out_shapes = {name: tuple(attrs_of(group)["out_shape"]) for name, group in self.groups.items()}
         self.arrays = {}
         steps = RecordReader(self.path).coords(next(iter(self.groups)))["step"] if self.groups else np.zeros(0)
         self.rows = int(np.searchsorted(steps, before_step))  # steps increase along the rows
@@ -201,32 +203,32 @@ class RecordReader:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.root = zarr.open_group(self.path, mode="r", zarr_format=3)
-        self.attrs = dict(self.root.attrs)
+        self.attrs = attrs_of(self.root)
         self.layers: list[str] = list(self.attrs.get("layers", []))
-        first = self.root[self.layers[0]]["step"].shape[0] if self.layers else 0
+        first = array_at(self.root, f"{self.layers[0]}/step").shape[0] if self.layers else 0
         self.rows = min(int(self.attrs.get("rows", 0)), first)
 
     def group(self, layer: str) -> Any:
-        return self.root[layer]
+        return group_at(self.root, layer)
 
     def probes(self, layer: str) -> list[str]:
         """The probe arrays of a layer group (coordinates excluded), in a stable order."""
-        names = [name for name, _ in self.root[layer].arrays() if name not in (*COORDS, "example")]
+        names = [name for name, _ in group_at(self.root, layer).arrays() if name not in (*COORDS, "example")]
         order = list(PROBE_INFO)
         return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
 
     def coords(self, layer: str) -> dict[str, np.ndarray]:
         """step, epoch, phase of the flushed rows, (rows,) each; and example, (E,)."""
-        group = self.root[layer]
-        out = {name: np.asarray(group[name][: self.rows]) for name in COORDS}
+        group = group_at(self.root, layer)
+        out = {name: np.asarray(array_at(group, name)[: self.rows]) for name in COORDS}
         out["phase"] = np.array(out["phase"].tolist(), dtype=str)
-        out["example"] = np.asarray(group["example"][:])
+        out["example"] = np.asarray(array_at(group, "example")[:])
         return out
 
     def array(self, layer: str, probe: str) -> Any:
-        return self.root[layer][probe]
+        return array_at(self.root, f"{layer}/{probe}")
 
     def read(self, layer: str, probe: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Values of (layer, probe) for flushed rows start..stop, shape (rows, *row_shape)."""
         stop = self.rows if stop is None else min(stop, self.rows)
-        return np.asarray(self.root[layer][probe][start:max(stop, start)])
+        return np.asarray(array_at(self.root, f"{layer}/{probe}")[start:max(stop, start)])

@@ -95,7 +95,7 @@ class GeneratedDFA(DFA):
         dtype = np.dtype(delta.dtype)
         rows = min(self.options.tile_rows, outputs)
         buffer = np.empty((rows, units), dtype=dtype)
-        error = None
+        error: Any = None  # the backend's array, once the first block is in
         for start in range(0, outputs, rows):
             block = range(start, min(start + rows, outputs))
             tile = feedback_rows(key, block, units, limit, dtype, buffer)

@@ -91,8 +91,8 @@ def read_table(path: Path) -> tuple[list[Trial], list[str]]:
         fixed = dict(zip(FIXED, row))
         trials.append(Trial(int(fixed["trial"]), fixed["name"], int(fixed["seed"]),
                             dict(zip(keys, row[len(FIXED):])), fixed["status"], int(fixed["epochs"]),
-                            _parse(fixed["best_test_error"], float), _parse(fixed["best_epoch"], int),
-                            _parse(fixed["final_test_error"], float)))
+                            _float(fixed["best_test_error"]), _int(fixed["best_epoch"]),
+                            _float(fixed["final_test_error"])))
     return trials, keys
 
 
@@ -100,5 +100,9 @@ def _num(value: float | int | None) -> str:
     return "" if value is None else repr(value)
 
 
-def _parse(text: str, kind: type) -> float | int | None:
-    return kind(text) if text else None
+def _float(text: str) -> float | None:
+    return float(text) if text else None
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text else None

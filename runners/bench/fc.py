@@ -66,7 +66,7 @@ def time_localnet(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.n
     onehot = backend.to_device(np.eye(10, dtype=np.float32)[y])
     x = backend.to_device(x)
     count = len(x) // batch_size
-    loss_layer = net.output.layer
+    loss_layer = net.output_layer
     counter = iter(range(10**12))
 
     # BP/FA/DFA: forward + feedback; TP rules: the parallel step (inverse sweep + targets),

@@ -49,7 +49,7 @@ def time_localnet_step(rule: str, batch: int, steps: int, x: np.ndarray, y: np.n
     net = build_network(config, backend, CIFAR_SHAPE, CLASSES)
     xd = backend.to_device(x)
     onehot = backend.to_device(np.eye(CLASSES, dtype=np.float32)[y])
-    plan, output, count = net.rule.passes()[0], net.output.layer, len(x) // batch
+    plan, output, count = net.rule.passes()[0], net.output_layer, len(x) // batch
     state = {"step": 0}
 
     def one() -> None:

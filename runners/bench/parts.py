@@ -15,6 +15,7 @@ Run with every other job on the machine paused.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -47,10 +48,10 @@ def compare(variants: dict[str, Callable[[], object]], rounds: int, calls: int,
 def adam_variants(sizes: list[int], blocks: list[int]) -> dict[str, Callable[[], object]]:
     rng = np.random.default_rng(0)
     grads = {f"p{i}": rng.random(n, dtype=np.float32) for i, n in enumerate(sizes)}
-    variants = {}
+    variants: dict[str, Callable[[], object]] = {}
     for block in blocks:
         adam = optim.Adam({k: rng.random(g.shape, dtype=np.float32) for k, g in grads.items()}, ADAM, np, block=block)
-        variants[f"block {block or 'none'}"] = lambda adam=adam: adam.step(grads)
+        variants[f"block {block or 'none'}"] = functools.partial(adam.step, grads)
     return variants
 
 

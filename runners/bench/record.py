@@ -37,7 +37,7 @@ def _timer(rule: str, batch_size: int, steps: int, x: np.ndarray, y: np.ndarray,
     recorder = Recorder.for_run(config, net, store, record=record) if record is not None else None
     onehot = np.eye(10, dtype=np.float32)[y]
     count = len(x) // batch_size
-    output = net.output.layer
+    output = net.output_layer
     epoch_steps, checkpoint_every = 60_000 // batch_size, config.train.checkpoint_every
     plan = net.rule.passes()[0]
     state = {"step": 0}

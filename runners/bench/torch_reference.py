@@ -96,7 +96,7 @@ class TorchMLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Map inputs ``x`` (B, n_0) to logits ``a_L`` (B, n_L)."""
-        return mlp_forward(self.weights, self.biases, x)[1]
+        return mlp_forward(list(self.weights), list(self.biases), x)[1]
 
 
 def mlp_forward(
@@ -447,7 +447,7 @@ def _sizes(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
 def main(rule: str, batch_size: int, steps: int, warmup: int, lr: float, threads: int | None, adam: str,
          sizes: list[int], seed: int, device: str) -> None:
     """Print examples/second of one rule on synthetic MNIST-shaped data."""
-    step = make_trainer(rule, sizes, lr, seed=seed, threads=threads, adam=adam, device=device)
+    step = make_trainer(rule, sizes, lr, seed=seed, threads=threads, adam=cast(AdamImpl, adam), device=device)
     x_all, y_all = (t.to(device) for t in synthetic_mnist(seed=seed))
     sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else None
     eps = time_trainer(step, x_all, y_all, batch_size, steps, warmup, sync=sync)

@@ -85,7 +85,7 @@ def steps_per_second(path: Path, steps: int, opts: Options, sets: tuple[str, ...
     trainer = Trainer(config, net, backend, classes)
     x, y = synthetic(4 * batch, shape, classes, 0)
     host = [(x[k * batch:(k + 1) * batch], y[k * batch:(k + 1) * batch]) for k in range(4)]
-    plan, output = net.rule.passes()[0], net.output.layer
+    plan, output = net.rule.passes()[0], net.output_layer
 
     def run(count: int, on_device: list[tuple[Any, Any]] | None) -> float:
         loss = backend.xp.zeros((), dtype=backend.dtype)

@@ -12,6 +12,7 @@ comes from, and the generator is the single source, so the configs stay consiste
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -42,7 +43,7 @@ ALPHA = {"mnist_lc": (0.116131, 0.310892), "cifar_fc": (0.125693, 0.172085), "ci
 SIGMA = {"mnist_lc": (0.099236, 0.366964, 0.061555, 0.134739), "cifar_fc": (0.169783, 0.134811, 0.273341, 0.125678),
          "cifar_lc": (0.146728, 0.094869, 0.299769, 0.023804)}
 
-LAYERS = {
+LAYERS: dict[str, list[tuple[Any, ...]]] = {
     "mnist_lc": [("locally_connected", 3, 32, 2), ("locally_connected", 3, 64, 2), ("flatten",), ("dense", 1024)],
     "cifar_fc": [("dense", 1024), ("dense", 1024), ("dense", 1024)],
     "cifar_lc": [("locally_connected", 5, 64, 2), ("locally_connected", 5, 128, 2),

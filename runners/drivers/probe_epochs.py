@@ -16,20 +16,22 @@ import click
 import numpy as np
 import zarr
 
+from localnet.zarr_nodes import array_at, group_at
+
 
 def epoch_means(run_dir: Path, probe: str) -> tuple[list[int], dict[str, list[float]]]:
     """(epochs, {layer: [mean of `probe` in each epoch]}) for the layers that recorded it."""
     root = zarr.open_group(str(Path(run_dir) / "record.zarr"), mode="r")
-    layers = sorted((name for name in root.group_keys() if probe in root[name]), key=_layer_order)
+    layers = sorted((name for name in root.group_keys() if probe in group_at(root, name)), key=_layer_order)
     if not layers:
         raise SystemExit(f"{run_dir}: no layer recorded probe {probe!r}; record it (e.g. --record-angle for angle)")
-    epochs = sorted(set(np.asarray(root[layers[0]]["epoch"][:]).tolist()))
+    epochs = sorted(set(np.asarray(array_at(root, f"{layers[0]}/epoch")[:]).tolist()))
     table = {}
     for name in layers:
-        values = np.asarray(root[name][probe][:], dtype=np.float64)
+        values = np.asarray(array_at(root, f"{name}/{probe}")[:], dtype=np.float64)
         if values.ndim != 1:
             raise SystemExit(f"{probe!r} is a tensor probe (shape {values.shape}); pick a scalar one")
-        epoch = np.asarray(root[name]["epoch"][:])
+        epoch = np.asarray(array_at(root, f"{name}/epoch")[:])
         table[name] = [_nanmean(values[epoch == e]) for e in epochs]
     return epochs, table
 

@@ -7,8 +7,10 @@ thread count (default 1), so `jobs` x threads should not exceed the machine's co
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Callable, Sequence
+from typing import IO
 
 from localnet.sweep.runner import TrialJob
 
@@ -22,7 +24,8 @@ class LocalRunner:
         self.jobs = max(1, jobs or os.cpu_count() or 1)
 
     def run(self, jobs: Sequence[TrialJob], done: Callable[[TrialJob, int], None]) -> None:
-        pending, running = list(jobs), []
+        pending: list[TrialJob] = list(jobs)
+        running: list[tuple[TrialJob, subprocess.Popen, IO[bytes]]] = []
         try:
             while pending or running:
                 while pending and len(running) < self.jobs:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DataError
+from ...zarr_nodes import array_at
 from ..imagenet_entry import IMAGENET
 from .decode import DecodeError, decode_resized
 from .sources import Item
@@ -63,7 +64,7 @@ def prepare_split(items: Sequence[Item], root: Path, classes: Sequence[str], *, 
         return json.loads((root / MANIFEST).read_text())
     settings = {"size": size, "draft": draft, "chunk": chunk, "items": len(items), "classes": len(classes)}
     group = create_or_open(root, len(items), size, chunk, settings)
-    images, labels = group["images"], group["labels"]
+    images, labels = array_at(group, "images"), array_at(group, "labels")
     parts = completed_parts(root)
     start = parts[-1]["end"] if parts else 0
     kept = parts[-1]["out_end"] if parts else 0

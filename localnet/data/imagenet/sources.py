@@ -110,7 +110,7 @@ def train_tar_items(path: Path, classes: list[str]) -> list[Item]:
                 raise DataError(f"{path}: member {member.name} is not one of the {len(classes)} classes: "
                                 f"use the official train tar")
             with open(path, "rb") as handle, tarfile.open(
-                fileobj=Window(handle, member.offset_data, member.size), mode="r:"  # type: ignore[arg-type]
+                fileobj=Window(handle, member.offset_data, member.size), mode="r:"  # type: ignore[call-overload]  # a file-like window
             ) as inner:  # tarfile seeks past the JPEG data: only the headers are read
                 for image in _images(inner.getmembers()):
                     items.append(Item(str(path), member.offset_data + image.offset_data, image.size,

@@ -23,6 +23,7 @@ import numpy as np
 import zarr
 
 from ...errors import DataError
+from ...zarr_nodes import array_at, attrs_of
 
 CHUNK = 256
 MANIFEST = "manifest.json"
@@ -48,7 +49,7 @@ def create_or_open(root: Path, n_items: int, size: int, chunk: int, settings: di
     end) or reopened when its settings equal `settings`; DataError if they differ."""
     if (root / "zarr.json").is_file():
         group = zarr.open_group(root, mode="r+")
-        old = dict(group.attrs.get("settings", {}))
+        old = dict(attrs_of(group).get("settings", {}))
         if old != settings:
             changed = ", ".join(f"{k} {old.get(k)!r} -> {v!r}" for k, v in settings.items() if old.get(k) != v)
             raise DataError(f"{root} holds a prepare made with other settings ({changed}): "
@@ -66,7 +67,7 @@ def create_or_open(root: Path, n_items: int, size: int, chunk: int, settings: di
 
 def completed_parts(root: Path) -> list[dict[str, Any]]:
     """The records of chunks 0, 1, ... that were completely written (stops at the first gap)."""
-    parts = []
+    parts: list[dict[str, Any]] = []
     while (path := root / PARTS / f"{len(parts):06d}.json").is_file():
         parts.append(json.loads(path.read_text()))
     return parts
@@ -81,9 +82,9 @@ def open_split(root: str | Path) -> tuple[zarr.Array, np.ndarray, dict[str, Any]
         raise DataError(f"{root} holds {state}: run `localnet data prepare imagenet SRC --out {root.parent}`")
     manifest = json.loads((root / MANIFEST).read_text())
     group = zarr.open_group(root, mode="r")
-    images = group["images"]
-    labels = np.asarray(group["labels"][:], dtype=np.int64)
+    images = array_at(group, "images")
+    labels = np.asarray(array_at(group, "labels")[:], dtype=np.int64)
     if images.shape[0] != manifest["count"] or len(labels) != manifest["count"]:
         raise DataError(f"{root}: arrays hold {images.shape[0]} images but the manifest says {manifest['count']}: "
                         f"prepare it again into an empty --out")
-    return images, labels, manifest  # type: ignore[return-value]
+    return images, labels, manifest
