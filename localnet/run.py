@@ -272,7 +272,7 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
         part = (f"; resumed at {trainer.resumed_examples:,} of {epoch_examples:,} examples"
                 if trainer.resumed_examples else "")
         echo(f"epoch {row.epoch:>3}/{config.train.epochs}  train loss {row.train_loss:.4f}  "
-             f"train err {row.train_error:5.2f}%  test err {row.test_error:5.2f}%  "
+             f"train err {row.train_error:5.2f}%  test err {row.test_error:5.2f}% (top-5 {row.test_top5_error:5.2f}%)  "
              f"({row.seconds:.1f} s, {rate}{part})")
 
     received: list[int] = []

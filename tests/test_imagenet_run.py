@@ -115,3 +115,19 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(prepared, tmp_path):
         for key in a.files:
             assert np.array_equal(a[key], b[key]), key
     assert metrics(tmp_path / "cut") == metrics(tmp_path / "straight")
+
+
+def test_downsampled_imagenet_trains_in_memory_with_top5(tmp_path):
+    from test_downsampled import write_npz_release
+
+    write_npz_release(tmp_path / "data", 32, per_batch=3)
+    config = tmp_path / "i32.toml"
+    config.write_text('name = "i32"\n[data]\ndataset = "imagenet32"\nbatch_size = 10\n'
+                      '[[layers]]\ntype = "flatten"\n[[layers]]\ntype = "dense"\nunits = 8\nactivation = "tanh"\n'
+                      '[[layers]]\ntype = "softmax"\nunits = 1000\n[rule]\nname = "bp"\n[train]\nepochs = 1\n')
+    result = CliRunner().invoke(main, ["run", str(config), "--data-dir", str(tmp_path / "data"), "--out",
+                                       str(tmp_path / "run"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    (row,) = metrics(tmp_path / "run")
+    assert 0.0 <= row["test_top5_error"] <= row["test_error"] <= 100.0
+    assert 0.0 <= row["train_top5_error"] <= row["train_error"] <= 100.0
