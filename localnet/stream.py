@@ -105,7 +105,7 @@ class StreamTrainer(Trainer):
                         if self.stop_requested:
                             raise Stopped(pos)
             finally:
-                batches.close()  # stops the loader's threads on an early exit
+                _close(batches)  # stops the loader's threads on an early exit
             pos.pass_index, pos.batch_index = number + 1, 0
         self.backend.synchronize()
         seconds = time.perf_counter() - start
@@ -118,11 +118,15 @@ class StreamTrainer(Trainer):
         evaluation twin: same split, centre crop, file order)."""
         loader = x.eval_twin() if isinstance(x, EvaluableLoader) else x
         sums = self.new_sums()
-        for xb, yb in loader.batches(0):
-            if self.stop_requested:
-                raise Stopped(Position())
-            xd, yd, onehot = self.to_device(xb, yb)
-            self.add_to_sums(sums, self.network.predict(xd), yd, onehot)
+        batches = loader.batches(0)
+        try:
+            for xb, yb in batches:
+                if self.stop_requested:
+                    raise Stopped(Position())  # fit checkpoints the epoch's real position
+                xd, yd, onehot = self.to_device(xb, yb)
+                self.add_to_sums(sums, self.network.predict(xd), yd, onehot)
+        finally:
+            _close(batches)  # stops the loader's threads on an early exit
         return self.finish_sums(sums, len(loader))
 
 
@@ -139,3 +143,10 @@ class EvaluableLoader(ShardLoader):
             self._twin = ShardLoader(self.root, self.batch_size, self.seed, crop=self.crop, train=False,
                                      workers=self.workers)
         return self._twin
+
+
+def _close(batches: Any) -> None:
+    """Close a loader's batch generator (its finally stops the reading threads)."""
+    close = getattr(batches, "close", None)
+    if close is not None:
+        close()
