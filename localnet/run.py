@@ -108,6 +108,7 @@ def summarize(history: list[EpochMetrics], config: RunConfig, network: Network) 
         "train_seconds": seconds,
         "parameters": network.parameter_count(),
         "backend": config.backend,
+        "backend_used": network.backend.name,  # what "auto" resolved to
         "seed": config.seed,
         "versions": {"localnet": __version__, "numpy": np.__version__, "python": platform.python_version()},
     }

@@ -69,6 +69,7 @@ def test_headline_config_trains_on_prepared_shards_and_logs_top1_top5(prepared, 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["test_top5_error"] == rows[-1]["test_top5_error"]
     assert summary["rule"] == "sdtp" and summary["epochs"] == 2
+    assert summary["backend"] == "auto" and summary["backend_used"] == resolve_auto()[0].name
     assert "14 train / 9 test examples" in result.output
     if resolve_auto()[0].name == "numpy":  # no usable GPU: one line says so, with the expected speed
         line = next(text for text in result.output.splitlines() if text.startswith("backend auto"))
