@@ -204,6 +204,7 @@ def test_help_is_complete():
         assert result.exit_code == 0 and "Usage:" in result.output
 
 
+@pytest.mark.slow
 def test_real_process_prints_no_traceback(tmp_path):
     """The installed entry point, in a real process, on a config error."""
     bad = write_config(tmp_path, TINY.format(rule="nope"))

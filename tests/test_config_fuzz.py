@@ -238,6 +238,7 @@ def test_base_config_is_valid(workspace):
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutation=mutations())
 def test_malformed_config_is_one_line_exit_2(workspace, mutation):

@@ -5,6 +5,7 @@ localnet's modules, counting imports made inside functions."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import localnet
@@ -50,6 +51,7 @@ def _imports(path: Path, module: str) -> set[str]:
     return found
 
 
+@functools.cache
 def import_graph() -> dict[str, set[str]]:
     """localnet module -> the localnet modules it imports (names that are not modules dropped)."""
     files = {_module_name(p): p for p in PACKAGE_DIR.rglob("*.py")}

@@ -148,6 +148,7 @@ def _kill_and_resume(tmp_path: Path, config_text: str, kills: list[tuple[int, st
     return killed_at
 
 
+@pytest.mark.slow
 def test_sigkill_at_many_steps_then_resume_is_bit_identical(tmp_path):
     # 12 kill points, one in each 4-step window (so they stay distinct after a late kill),
     # mostly paced; free-running ones only early enough that no child can finish first; and
@@ -160,6 +161,7 @@ def test_sigkill_at_many_steps_then_resume_is_bit_identical(tmp_path):
     assert len(set(killed_at)) >= 10, killed_at
 
 
+@pytest.mark.slow
 def test_sigkill_with_recording_continues_the_record_without_gaps(tmp_path):
     """Each checkpoint carries the recorder's unflushed rows (every = 2, chunk = 3,
     checkpoint_every = 3: most checkpoints hold some), and a resumed run cuts the store at
@@ -180,6 +182,7 @@ def _progress_totals(output: str, epoch: int) -> set[tuple[str, str]]:
     return totals
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig,target", [(signal.SIGINT, 20), (signal.SIGTERM, 37)], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_checkpoints_its_step_and_the_resume_counts_only_the_rest(tmp_path, sig, target):
     """SIGINT/SIGTERM mid-epoch: the child finishes the step it is in, writes that step's

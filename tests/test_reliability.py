@@ -299,6 +299,7 @@ class _Saved(tuple):
         return "<two checkpoints>"
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(where=st.floats(0, 1, exclude_max=True), mask=st.integers(1, 255))
 def test_a_flipped_byte_anywhere_is_caught_or_harmless(two_checkpoints, where, mask):
@@ -396,6 +397,7 @@ def test_nan_in_one_layer_names_it_and_keeps_the_last_good_checkpoint(tmp_path, 
 
 # -- two runs, one directory -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_second_run_into_a_busy_directory_is_refused_and_the_first_completes(tmp_path, data40):
     import json
 

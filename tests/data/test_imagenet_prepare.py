@@ -124,6 +124,7 @@ def test_half_written_chunk_is_rewritten(tmp_path):
     assert store_bytes(root) == reference
 
 
+@pytest.mark.slow
 def test_sigkill_then_rerun_is_byte_identical(tmp_path):
     write_folders(tmp_path / "src")
     for wnid in CLASSES:  # more, larger images so the run is still going when killed
@@ -158,6 +159,7 @@ def test_draft_is_off_by_default_and_changes_pixels_only_slightly():
     assert diff.mean() < 4  # a different downscaler, the same picture
 
 
+@pytest.mark.slow
 def test_cli_prepare_reports_and_bad_src(tmp_path):
     write_folders(tmp_path / "src")
     done = subprocess.run([sys.executable, "-m", "localnet.cli", "data", "prepare", "imagenet", str(tmp_path / "src"),

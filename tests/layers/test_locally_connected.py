@@ -112,6 +112,7 @@ def test_transpose_is_the_adjoint_of_affine(s, seed):
     assert abs(lhs - rhs) <= 1e-12 * (np.abs(x).sum() * np.abs(m).max() * np.abs(d).sum() + 1)
 
 
+@pytest.mark.slow
 @given(s=shapes, seed=st.integers(0, 2**16))
 def test_inverse_gradient_identity(s, seed):
     """d/dV <transpose(y, V), e> == weight_grads(e, y)["W"]: what a TP inverse V uses to learn.
@@ -196,6 +197,7 @@ def test_mnist_lc_parameter_count(bias, expected):
     assert sum(layer.parameter_count() for layer in layers) == expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bias, expected", [("position", 50_039_818), ("channel", 49_999_306)])
 def test_cifar_lc_parameter_count(bias, expected):
     """Paper's CIFAR LC: (32, 32, 3) -> LC 5x5/64/s2 -> 5x5/128/s2 -> 3x3/256/s1 -> dense 1024 -> softmax 10, ~50.0 M."""

@@ -49,6 +49,7 @@ def runs(tmp_path_factory):
     }
 
 
+@pytest.mark.slow
 def test_inspect_table_lists_layers_and_probes(runs):
     result = invoke(inspect, runs["fa"])
     assert result.exit_code == 0, result.output
@@ -90,6 +91,7 @@ def test_inspect_errors_are_one_line(runs, tmp_path):
     assert_one_line_error(invoke(inspect, tmp_path / "nope"), "does not exist", code=1)
 
 
+@pytest.mark.slow
 def test_plot_one_run_writes_pngs(runs):
     result = invoke(plot, runs["fa"])
     assert result.exit_code == 0, result.output
@@ -98,6 +100,7 @@ def test_plot_one_run_writes_pngs(runs):
         assert f"wrote {path}" in result.output and path.read_bytes()[:8] == PNG
 
 
+@pytest.mark.slow
 def test_plot_overlays_runs(runs, tmp_path):
     out = tmp_path / "compare"
     result = invoke(plot, runs["bp"], runs["fa"], runs["sdtp"], runs["plain"], "--out", out)
@@ -110,6 +113,7 @@ def test_plot_overlays_runs(runs, tmp_path):
     assert_one_line_error(invoke(plot, tmp_path / "missing"), "does not exist", code=1)
 
 
+@pytest.mark.slow
 def test_docs_python_examples_run(tmp_path, data_dir):
     """The Python blocks of docs/recording.md, in order, on a tiny recorded SDTP run with the
     probes the page records (layer4 receives targets in a 4-hidden-layer network)."""

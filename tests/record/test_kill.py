@@ -41,6 +41,7 @@ CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("writer", ["inline", "thread"])
 def test_killed_run_leaves_a_readable_store(tmp_path, writer):
     script = tmp_path / "child.py"

@@ -91,6 +91,7 @@ def spans_of(axis) -> list[tuple[float, float, str]]:
     return sorted(out)
 
 
+@pytest.mark.slow
 def test_every_figure_of_an_alternating_run(alternating, figures):
     assert Run(alternating, "sdtp-alt").steps_per_epoch == 2 * N_TRAIN // BATCH
     assert set(figures) == set(FIGURES) and all(fig is not None for fig in figures.values()), figures
@@ -106,6 +107,7 @@ def test_every_figure_of_an_alternating_run(alternating, figures):
     assert len(titles["errors.png"]) == 2
 
 
+@pytest.mark.slow
 def test_alternating_passes_are_shaded_where_the_phases_fall(alternating, figures):
     run = Run(alternating, "sdtp-alt")
     expected = [(0.0, 0.5, "inverse"), (0.5, 1.0, "forward"), (1.0, 1.5, "inverse"), (1.5, 2.0, "forward")]
@@ -128,6 +130,7 @@ def test_alternating_passes_are_shaded_where_the_phases_fall(alternating, figure
     assert [label for _, label in PASS_SHADES.values()] == legend_texts[-2:]
 
 
+@pytest.mark.slow
 def test_softmax_spread_is_quantiles_inside_its_range(alternating, figures):
     run = Run(alternating, "sdtp-alt")
     _x, q = run.quantiles("layer6", (0.05, 0.25, 0.5, 0.75, 0.95))
@@ -140,6 +143,7 @@ def test_softmax_spread_is_quantiles_inside_its_range(alternating, figures):
     assert len(bands) == 2 and all(np.all(b[np.isfinite(b)] >= 0) for b in bands)
 
 
+@pytest.mark.slow
 def test_mean_std_fallback_never_goes_below_zero_for_softmax(tmp_path, data_dir):
     """Without the forward probe the spread is mean +- std, clipped to [0, 1] for softmax."""
     probes = ("act_mean", "act_std", "inverse_error", "target_gap")
@@ -159,6 +163,7 @@ def test_mean_std_fallback_never_goes_below_zero_for_softmax(tmp_path, data_dir)
     assert np.all(band >= 0) and np.all(band <= 1) and band.min() == 0
 
 
+@pytest.mark.slow
 def test_one_epoch_run_shows_the_curve_within_the_epoch(tmp_path, data_dir):
     config = small_config("sdtp", schedule="alternating")
     recorded = make_run_dir(tmp_path / "rec", config, RecordConfig(enabled=True, every=1, chunk=4), data_dir,
@@ -176,6 +181,7 @@ def test_one_epoch_run_shows_the_curve_within_the_epoch(tmp_path, data_dir):
     assert len(fig.axes) == 1 and "--record" in fig.axes[0].texts[0].get_text()
 
 
+@pytest.mark.slow
 def test_overlaid_runs_share_the_epoch_axis(alternating, tmp_path, data_dir):
     bp = make_run_dir(tmp_path / "bp", small_config("bp"), RecordConfig(enabled=True, every=2, chunk=4), data_dir)
     runs = [Run(p, label) for p, label in zip([bp, alternating], labels_for([bp, alternating]))]
@@ -190,6 +196,7 @@ def test_overlaid_runs_share_the_epoch_axis(alternating, tmp_path, data_dir):
     assert [t.get_text() for t in weights.legends[0].get_texts()][:2] == ["bp", "sdtp-alt"]
 
 
+@pytest.mark.slow
 def test_cli_writes_every_png(tmp_path, data_dir):
     run = make_run_dir(tmp_path / "run", small_config("sdtp", schedule="alternating"),
                        RecordConfig(enabled=True, every=1, chunk=4, angle=True), data_dir)

@@ -169,6 +169,7 @@ def test_record_config_from_toml_tables():
     assert RecordConfig().probes == DEFAULT_PROBES and not RecordConfig().enabled
 
 
+@pytest.mark.slow
 def test_bench_record_runs():
     from runners.bench.record import run_record_bench
 

@@ -106,6 +106,7 @@ def test_whole_chunks_one_host_copy_per_flush_and_readable_mid_run(tmp_path, bac
     assert CountingBackend.copies[0] == 4 * per_step
 
 
+@pytest.mark.slow
 def test_plain_zarr_and_xarray_read_the_same_values(tmp_path):
     xr = pytest.importorskip("xarray")
     record = RecordConfig(enabled=True, every=1, chunk=4, probes=("forward", "act_mean"), angle=True)
@@ -132,6 +133,7 @@ def test_probe_first_seen_mid_run_is_nan_before(tmp_path):
     assert reader.attrs["record"] == {**dataclasses.asdict(record), "layers": [], "probes": ["target", "act_mean"]}
 
 
+@pytest.mark.slow
 def test_resumed_run_continues_the_store(tmp_path):
     """A resumed run (from a checkpoint at step 6) reopens the store, drops the rows of
     steps >= 6 that the interrupted run had flushed, and appends from there."""

@@ -22,6 +22,7 @@ def files(tmp_path):
     return write_files(tmp_path)
 
 
+@pytest.mark.slow
 def test_keep_2_after_1_continues_exactly_the_2_best(files):
     out = files / "sweep"
     result = CliRunner().invoke(main, sweep_args(files, out, "--keep", "2", "--after", "1", "--jobs", "2"))
@@ -41,6 +42,7 @@ def test_keep_2_after_1_continues_exactly_the_2_best(files):
     assert "| trial |" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_grid_mode_names_runs_by_variant_and_seed(files):
     out = files / "grid"
     args = ["sweep", str(files / "tiny.toml"), "--variant", "slow: optim.lr=1e-4", "--variant", "fast: optim.lr=3e-3",
@@ -54,6 +56,7 @@ def test_grid_mode_names_runs_by_variant_and_seed(files):
     assert "seed = 1" in (out / "runs" / "fast-s1" / "config.toml").read_text()
 
 
+@pytest.mark.slow
 def test_sigkilled_sweep_reruns_only_unfinished_trials(files):
     out = files / "killed"
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
@@ -84,6 +87,7 @@ def test_sigkilled_sweep_reruns_only_unfinished_trials(files):
     assert rerun == table(straight)
 
 
+@pytest.mark.slow
 def test_a_rerun_with_other_arguments_is_refused(files):
     out = files / "sweep"
     assert CliRunner().invoke(main, sweep_args(files, out, "--epochs", "1", "--trials", "1")).exit_code == 0

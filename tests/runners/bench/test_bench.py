@@ -10,6 +10,7 @@ pytest.importorskip("torch")
 from runners.bench.fc import run_bench
 
 
+@pytest.mark.slow
 def test_tiny_bench_reports_best_and_paired_ratios(capsys):
     rows = run_bench(["bp", "sdtp"], batch_size=8, steps=2, repeats=3, json_out=None)
     bp, sdtp = rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from helpers import small_toml
 
@@ -18,6 +19,7 @@ def test_each_load_is_stopped_by_its_pid():
         assert all(p.returncode is not None for p in processes)
 
 
+@pytest.mark.slow
 def test_table_has_a_row_per_setting_with_the_ratio_to_one_thread(tmp_path):
     write_synthetic_mnist(tmp_path / "mnist", n_train=64, n_test=16)
     config = tmp_path / "tiny.toml"
