@@ -38,9 +38,9 @@ def test_matches_the_tensorflow_formula_in_float64(shape, lr, beta1, beta2, eps,
         adam.step({"W": g.copy()})
     p_ref, m_ref, v_ref = reference_adam(p0, grads, config)
     np.testing.assert_allclose(params["W"], p_ref, rtol=1e-12, atol=1e-15)
-    m, v = adam.moments()
-    np.testing.assert_allclose(m["W"], m_ref, rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(v["W"], v_ref, rtol=1e-12, atol=1e-300)
+    m, v = adam.moments()  # stored scaled by 1/(1-beta): unscaling adds a few ulp times 1/(1-beta)
+    np.testing.assert_allclose(m["W"], m_ref, rtol=1e-11, atol=1e-300)
+    np.testing.assert_allclose(v["W"], v_ref, rtol=1e-11, atol=1e-300)
 
 
 def test_blocking_changes_no_bit():

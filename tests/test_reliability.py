@@ -328,6 +328,7 @@ def test_a_flipped_byte_anywhere_is_caught_or_harmless(two_checkpoints, where, m
 
 # -- divergence ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_blow_up_stops_the_process_with_one_line_exit_3_and_a_loadable_checkpoint(tmp_path, data40):
     """A real `localnet run` whose huge learning rate overflows within a few steps."""
     from localnet.checkpoint import Checkpointer

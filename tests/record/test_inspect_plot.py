@@ -158,6 +158,7 @@ integrated = pytest.mark.skipif(not _integrated(),
                                 reason="the recorder is not wired into RunConfig/Trainer/run_experiment/the CLI yet")
 
 
+@pytest.mark.slow
 @integrated
 def test_localnet_run_records_and_does_not_perturb(tmp_path, data_dir):
     """End to end through the real CLI, once integrated: `localnet run --record` writes a

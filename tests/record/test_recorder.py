@@ -23,6 +23,7 @@ RULES = [(name, {k: ("alternating" if name == "dtp" and k == "schedule" else v) 
          for name in rule_names()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rule, options", RULES, ids=[r for r, _ in RULES])
 def test_recorded_messages_equal_delivered_messages_bit_for_bit(tmp_path, rule, options):
     """Every message probe row is the kept batch rows of the payload the tap saw delivered;
@@ -61,6 +62,7 @@ def test_recorded_messages_equal_delivered_messages_bit_for_bit(tmp_path, rule, 
     assert checked > 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rule, options", RULES, ids=[r for r, _ in RULES])
 def test_recording_does_not_perturb(tmp_path, rule, options):
     """Every probe, the angle analysis, every step recorded: parameters (forward and
