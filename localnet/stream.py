@@ -10,7 +10,7 @@ uninterrupted run would have seen (`ShardLoader.batches(epoch, start_step, pass_
 
 from __future__ import annotations
 
-import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,6 @@ import numpy as np
 from .data.imagenet import ShardLoader, normalize_on_device
 from .data.imagenet_spec import input_shape_of
 from .errors import DataError
-from .schedule import learns_from_labels
 from .train import Position, Stopped, Trainer
 
 
@@ -68,49 +67,15 @@ class StreamTrainer(Trainer):
         yd = self.backend.to_device(y)
         return xd, yd, self.eye[yd]
 
-    def train_epoch(self, epoch: int, x: Any, y: Any, progress: Any = None,
-                    position: Position | None = None) -> tuple[float, float, int]:
-        """As Trainer.train_epoch, with batches read from the loader `x` (y is unused)."""
-        loader = x
-        passes = self.network.rule.passes()
-        pos = position if position is not None else Position(epoch=epoch, step=self.step_count)
-        loss_sum = self.xp.asarray(pos.loss_sum, dtype=self.backend.dtype)
-        output = self.network.output_layer
-        start, before, examples = time.perf_counter(), pos.seconds, 0
-        for number in range(pos.pass_index, len(passes)):
-            plan = passes[number]
-            counts = learns_from_labels(plan)
-            batches = loader.batches(epoch, start_step=pos.batch_index, pass_index=number)
-            try:
-                for xb, yb in batches:
-                    xd, _, onehot = self.to_device(xb, yb)
-                    probs = self.network.step(self.step_count, xd, onehot, plan)
-                    if self.recorder is not None:
-                        self.recorder.end_step(self.step_count, epoch)
-                    if counts:
-                        loss_sum += output.loss(probs, onehot) * len(xd)
-                        pos.counted += len(xd)
-                    self.step_count += 1
-                    pos.batch_index += 1
-                    pos.step = self.step_count
-                    examples += len(xd)
-                    if progress is not None:
-                        progress.update(len(xd))
-                    due = self.checkpoint_every and self.step_count % self.checkpoint_every == 0
-                    if due or self.stop_requested:
-                        pos.seconds = before + time.perf_counter() - start
-                        pos.loss_sum = float(self.backend.to_host(loss_sum))
-                        if self.on_checkpoint is not None:
-                            self.on_checkpoint(pos, None)
-                        if self.stop_requested:
-                            raise Stopped(pos)
-            finally:
-                _close(batches)  # stops the loader's threads on an early exit
-            pos.pass_index, pos.batch_index = number + 1, 0
-        self.backend.synchronize()
-        seconds = time.perf_counter() - start
-        pos.seconds, pos.loss_sum = before + seconds, float(self.backend.to_host(loss_sum))
-        return pos.loss_sum / max(pos.counted, 1), seconds, examples
+    def pass_batches(self, epoch: int, number: int, x: Any, y: Any, pos: Position) -> Generator[tuple[Any, Any]]:
+        """The batches of pass `number` from the loader `x` (y is unused), from pos.batch_index
+        on; the loader's crops and flips depend only on (seed, epoch, pass, step), so a
+        checkpoint keeps no augmentation state."""
+        batches = x.batches(epoch, start_step=pos.batch_index, pass_index=number)
+        try:
+            yield from batches
+        finally:
+            _close(batches)  # stops the loader's threads on an early exit
 
     def evaluate_top(self, x: Any, y: Any) -> tuple[float, float, float]:
         """(mean cross-entropy, top-1 error %, top-5 error %) over the loader `x` in file

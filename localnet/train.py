@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,7 +130,6 @@ class Trainer:
         place; `on_checkpoint` is called every `checkpoint_every` steps, and at the step
         where `stop_requested` is seen (then Stopped is raised).
         """
-        data = self.config.data
         passes = self.network.rule.passes()
         pos = position if position is not None else Position(epoch=epoch, step=self.step_count)
         loss_sum = self.xp.asarray(pos.loss_sum, dtype=self.backend.dtype)
@@ -138,44 +137,61 @@ class Trainer:
         start, before, examples = time.perf_counter(), pos.seconds, 0
         for number in range(pos.pass_index, len(passes)):
             plan = passes[number]
-            stream = ("data", f"epoch{epoch}") if number == 0 else ("data", f"epoch{epoch}", f"pass{number}")
-            order = rng_for(self.config.seed, *stream).permutation(len(x)) if data.shuffle else None
             counts = learns_from_labels(plan)
-            if not data.augment.is_identity and pos.augment_state is None:
-                pos.augment_state = rng_for(self.config.seed, "augment", *stream[1:]).bit_generator.state
-            augment = None if pos.augment_state is None else np.random.Generator(np.random.PCG64())
-            if augment is not None and pos.augment_state is not None:
-                augment.bit_generator.state = pos.augment_state
-            for index in itertools.islice(batches(len(x), data.batch_size, order), pos.batch_index, None):
-                xb = x[index] if augment is None else augment_batch(x[index], data.augment, augment)
-                xd, _, onehot = self.to_device(xb, y[index])
-                probs = self.network.step(self.step_count, xd, onehot, plan)
-                if self.recorder is not None:  # an observer: reads nodes, changes nothing
-                    self.recorder.end_step(self.step_count, epoch)
-                if counts:
-                    loss_sum += output.loss(probs, onehot) * len(xd)
-                    pos.counted += len(xd)
-                self.step_count += 1
-                pos.batch_index += 1
-                pos.step = self.step_count
-                examples += len(xd)
-                if progress is not None:
-                    progress.update(len(xd))
-                due = self.checkpoint_every and self.step_count % self.checkpoint_every == 0
-                if due or self.stop_requested:
-                    pos.augment_state = None if augment is None else augment.bit_generator.state
-                    pos.seconds = before + time.perf_counter() - start
-                    pos.loss_sum = float(self.backend.to_host(loss_sum))
-                    if self.on_checkpoint is not None:
-                        self.on_checkpoint(pos, None)
-                    if self.stop_requested:
-                        raise Stopped(pos)
+            source = self.pass_batches(epoch, number, x, y, pos)
+            try:
+                for xb, yb in source:
+                    xd, _, onehot = self.to_device(xb, yb)
+                    probs = self.network.step(self.step_count, xd, onehot, plan)
+                    if self.recorder is not None:  # an observer: reads nodes, changes nothing
+                        self.recorder.end_step(self.step_count, epoch)
+                    if counts:
+                        loss_sum += output.loss(probs, onehot) * len(xd)
+                        pos.counted += len(xd)
+                    self.step_count += 1
+                    pos.batch_index += 1
+                    pos.step = self.step_count
+                    examples += len(xd)
+                    if progress is not None:
+                        progress.update(len(xd))
+                    due = self.checkpoint_every and self.step_count % self.checkpoint_every == 0
+                    if due or self.stop_requested:
+                        pos.seconds = before + time.perf_counter() - start
+                        pos.loss_sum = float(self.backend.to_host(loss_sum))
+                        if self.on_checkpoint is not None:
+                            self.on_checkpoint(pos, None)
+                        if self.stop_requested:
+                            raise Stopped(pos)
+            finally:
+                source.close()  # a streamed source stops its reader threads on an early exit
             pos.pass_index, pos.batch_index, pos.augment_state = number + 1, 0, None
         self.backend.synchronize()
         seconds = time.perf_counter() - start
         # All passes done: a stop during evaluation checkpoints this position (resume evaluates).
         pos.seconds, pos.loss_sum = before + seconds, float(self.backend.to_host(loss_sum))
         return pos.loss_sum / max(pos.counted, 1), seconds, examples
+
+    def pass_batches(self, epoch: int, number: int, x: Any, y: Any, pos: Position) -> Generator[tuple[Any, Any]]:
+        """The host batches (x, y) of pass `number` of `epoch`, from pos.batch_index on: the
+        pass's own seeded order, augmented when the config asks. pos.augment_state follows the
+        augmentation stream (its state after the batch just yielded), so a checkpoint taken at
+        that step resumes the same crops and flips. Subclasses read other sources (stream.py)."""
+        data = self.config.data
+        stream = ("data", f"epoch{epoch}") if number == 0 else ("data", f"epoch{epoch}", f"pass{number}")
+        order = rng_for(self.config.seed, *stream).permutation(len(x)) if data.shuffle else None
+        if not data.augment.is_identity and pos.augment_state is None:
+            pos.augment_state = rng_for(self.config.seed, "augment", *stream[1:]).bit_generator.state
+        augment = None
+        if pos.augment_state is not None:
+            augment = np.random.Generator(np.random.PCG64())
+            augment.bit_generator.state = pos.augment_state
+        for index in itertools.islice(batches(len(x), data.batch_size, order), pos.batch_index, None):
+            if augment is None:
+                yield x[index], y[index]
+            else:
+                xb = augment_batch(x[index], data.augment, augment)
+                pos.augment_state = augment.bit_generator.state
+                yield xb, y[index]
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(mean cross-entropy, error %) of the current network on (x, y); no learning."""
