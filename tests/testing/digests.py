@@ -39,13 +39,16 @@ def digest(config_path: Path, limit_train: int) -> str:
     from localnet.config import load_config
     from localnet.network import build_network
     from localnet.run import load_data
+    from localnet.threads import limit_threads
     from localnet.train import Trainer
 
     config = load_config(config_path, overrides(limit_train))
     backend = get_backend("numpy", config.dtype)
     arrays, dataset = load_data(config, None)
     network = build_network(config, backend, dataset.input_shape, dataset.num_classes)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+    # The config's BLAS threads (1 as shipped), as `localnet run` applies them: the table was
+    # made with 1 thread, and more threads can change the order of a BLAS sum.
+    with limit_threads(config.threads), np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         Trainer(config, network, backend, dataset.num_classes).fit(arrays, 1)
     sha = hashlib.sha256()
     for key, value in sorted(network.parameters().items()):

@@ -1,8 +1,8 @@
 """Every MNIST-FC result still reproduces bit for bit: one epoch of each shipped config gives
 the parameters recorded, as SHA-256 digests, before the rule-contract refactor
 (param_digests.json; how it was made is in digests.py), and so do the MNIST-LC configs on
-500 examples. Needs 1 BLAS thread to be exact
-only in so far as the table was made with 1 (threads can change a BLAS sum's order)."""
+500 examples. Each epoch runs with the config's BLAS threads (1), as `localnet run` does,
+whatever the environment sets: the table was made with 1."""
 
 from __future__ import annotations
 
