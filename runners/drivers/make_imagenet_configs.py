@@ -1,6 +1,6 @@
 """Write the paper's ImageNet-LC experiment configs into models/imagenet_lc_*.toml.
 
-    python -m runners.drivers.make_imagenet_configs
+    python -m runners.drivers.make_imagenet_configs [--out models]
 
 Architecture: Bartunov et al. (2018) Table 3 / appendix 5.2, (9x9,48,4) (3x3,48,2)
 (5x5,96,1) (3x3,96,2) (3x3,192,1) (3x3,192,2) (3x3,384,1), then softmax 1000, SAME
@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MODELS = Path(__file__).resolve().parents[2] / "models"
+import click
+
 LAYERS = [(9, 48, 4), (3, 48, 2), (5, 96, 1), (3, 96, 2), (3, 192, 1), (3, 192, 2), (3, 384, 1)]
 # Table 5, ImageNet LC: forward Adam (lr, beta2, eps); beta1 = 0.9 throughout.
 FORWARD = {"dtp_parallel": (0.000217, 0.99, 1e-6), "dtp_alternating": (0.000101, 0.99, 1e-8),
@@ -86,11 +87,16 @@ def config_text(variant: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("models"), show_default=True,
+              help="Folder to write the configs into (relative to the current directory).")
+def main(out: Path) -> None:
+    """Write the ImageNet-LC configs into OUT."""
+    out.mkdir(parents=True, exist_ok=True)
     for variant in VARIANTS:
-        (MODELS / f"imagenet_lc_{variant}.toml").write_text(config_text(variant))
-    print(f"wrote {len(VARIANTS)} configs to {MODELS}")
+        (out / f"imagenet_lc_{variant}.toml").write_text(config_text(variant))
+    click.echo(f"wrote {len(VARIANTS)} configs to {out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(prog_name="python -m runners.drivers.make_imagenet_configs")
