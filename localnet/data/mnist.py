@@ -8,9 +8,16 @@ checked for structure (IDX header, exact size, counts, label range), not by MD5.
 from __future__ import annotations
 
 from .mnist_format import TEST_SIZE, TRAIN_SIZE, any_idx_files, load_mnist_format, mnist_format_files, parse_mnist_format_file
-from .spec import DatasetSpec
+from .spec import DatasetSpec, FileSpec
 
-MNIST = DatasetSpec(
+
+def _mnist_family(name: str, title: str, files: tuple[FileSpec, ...], mirrors: tuple[str, ...]) -> DatasetSpec:
+    """A dataset with MNIST's layout: 28x28x1 images, 10 classes, 60,000 / 10,000 examples."""
+    return DatasetSpec(name=name, title=title, files=files, mirrors=mirrors, num_classes=10, input_shape=(28, 28, 1),
+                       loader=load_mnist_format, parse_file=parse_mnist_format_file, train_size=TRAIN_SIZE,
+                       test_size=TEST_SIZE)
+
+MNIST = _mnist_family(
     name="mnist",
     title="MNIST",
     files=mnist_format_files(
@@ -25,15 +32,9 @@ MNIST = DatasetSpec(
     mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",
              "https://storage.googleapis.com/cvdf-datasets/mnist/",
              "http://yann.lecun.com/exdb/mnist/"),
-    num_classes=10,
-    input_shape=(28, 28, 1),
-    loader=load_mnist_format,
-    parse_file=parse_mnist_format_file,
-    train_size=TRAIN_SIZE,
-    test_size=TEST_SIZE,
 )
 
-FASHION_MNIST = DatasetSpec(
+FASHION_MNIST = _mnist_family(
     name="fashion_mnist",
     title="Fashion-MNIST",
     files=mnist_format_files(
@@ -43,15 +44,9 @@ FASHION_MNIST = DatasetSpec(
     ),
     mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
              "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
-    num_classes=10,
-    input_shape=(28, 28, 1),
-    loader=load_mnist_format,
-    parse_file=parse_mnist_format_file,
-    train_size=TRAIN_SIZE,
-    test_size=TEST_SIZE,
 )
 
-KMNIST = DatasetSpec(
+KMNIST = _mnist_family(
     name="kmnist",
     title="KMNIST",
     files=mnist_format_files(
@@ -60,12 +55,6 @@ KMNIST = DatasetSpec(
         gz_size=(18_165_135, 29_497, 3_041_136, 5_120),
     ),
     mirrors=("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
-    num_classes=10,
-    input_shape=(28, 28, 1),
-    loader=load_mnist_format,
-    parse_file=parse_mnist_format_file,
-    train_size=TRAIN_SIZE,
-    test_size=TEST_SIZE,
 )
 
 IDX = DatasetSpec(
