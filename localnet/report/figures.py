@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .paper import LABELS, METHODS, PaperTable, method_of, network_of
 from .runs import Run
@@ -18,6 +19,14 @@ def _pyplot():
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     return plt
+
+
+def _save(plt: Any, fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
 
 
 def curves(runs: Sequence[Run], table: PaperTable, path: Path) -> Path | None:
@@ -49,11 +58,7 @@ def curves(runs: Sequence[Run], table: PaperTable, path: Path) -> Path | None:
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def search_spread(runs: Sequence[Run], path: Path) -> Path | None:
@@ -81,8 +86,4 @@ def search_spread(runs: Sequence[Run], path: Path) -> Path | None:
         ax.set_ylabel("trials")
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
