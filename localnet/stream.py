@@ -4,7 +4,8 @@
 imagenet`) as ShardLoaders; `StreamTrainer` is the Trainer whose epochs read batches from
 them: a seeded, resumable order with a random crop and flip per training batch (centre
 crop for evaluation), the uint8 batch copied to the device once and normalised there
-with ImageNet's mean and std. A mid-epoch resume continues with exactly the batches an
+with ImageNet's mean and std. On CuPy the next batch's copy runs on its own CUDA stream while
+the current batch trains (staging.py). A mid-epoch resume continues with exactly the batches an
 uninterrupted run would have seen (`ShardLoader.batches(epoch, start_step, pass_index)`).
 """
 
@@ -15,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .data.imagenet import ShardLoader, normalize_on_device
 from .data.imagenet_spec import input_shape_of
 from .errors import DataError
+from .staging import staged
 from .train import Position, Stopped, Trainer
 
 
@@ -62,7 +62,8 @@ def load_streamed(config: Any, data_dir: str | None) -> tuple[tuple[Any, ...], S
 class StreamTrainer(Trainer):
     """A Trainer whose data are ShardLoaders: `fit((train, None, val, None), ...)`."""
 
-    def to_device(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any, Any]:
+    def to_device(self, x: Any, y: Any) -> tuple[Any, Any, Any]:
+        """(normalised images, labels, one-hot) of a batch on the host or already staged on the device."""
         xd = normalize_on_device(self.backend, x)
         yd = self.backend.to_device(y)
         return xd, yd, self.eye[yd]
@@ -70,8 +71,9 @@ class StreamTrainer(Trainer):
     def pass_batches(self, epoch: int, number: int, x: Any, y: Any, pos: Position) -> Generator[tuple[Any, Any]]:
         """The batches of pass `number` from the loader `x` (y is unused), from pos.batch_index
         on; the loader's crops and flips depend only on (seed, epoch, pass, step), so a
-        checkpoint keeps no augmentation state."""
-        batches = x.batches(epoch, start_step=pos.batch_index, pass_index=number)
+        checkpoint keeps no augmentation state, and the batches can be staged on the device
+        ahead of the step that trains on them."""
+        batches = staged(self.backend, x.batches(epoch, start_step=pos.batch_index, pass_index=number))
         try:
             yield from batches
         finally:
@@ -83,7 +85,7 @@ class StreamTrainer(Trainer):
         evaluation twin: same split, centre crop, file order)."""
         loader = x.eval_twin() if isinstance(x, EvaluableLoader) else x
         sums = self.new_sums()
-        batches = loader.batches(0)
+        batches = staged(self.backend, loader.batches(0))
         try:
             for xb, yb in batches:
                 if self.stop_requested:

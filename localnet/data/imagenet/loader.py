@@ -41,7 +41,7 @@ _DONE = object()
 
 def normalize_on_device(backend: Any, x: np.ndarray, mean: tuple[float, ...] = MEAN,
                         std: tuple[float, ...] = STD) -> Any:
-    """Copy the uint8 batch x (B, H, W, 3) to the backend's device once, then return
+    """Copy the uint8 batch x (B, H, W, 3) to the backend's device once (none if it is there already), then return
     (x / 255 - mean) / std per channel in the backend's dtype, computed there as
     x * (1 / (255 std)) + (-mean / std)."""
     out = backend.to_device(x).astype(backend.dtype)
