@@ -1,6 +1,7 @@
 """Throughput of `data prepare imagenet` and of the shard loader, on generated JPEGs.
 
-    python -m localnet.data.imagenet.bench [--images 1024] [--dir /tmp/localnet-bench]
+    python -m localnet.data.imagenet.bench [--images 1024] [--dir /tmp/localnet-bench] [--workers 1,2]
+    python -m localnet.data.imagenet.bench --loader-only [--dir /tmp/localnet-bench]
 
 Generates ImageNet-like JPEGs (500x375, quality 90, textured so they are about the
 release's ~110 KB average), then reports, on this machine:
@@ -13,17 +14,18 @@ release's ~110 KB average), then reports, on this machine:
 
 from __future__ import annotations
 
-import argparse
 import io
 import resource
 import shutil
 import time
 from pathlib import Path
 
+import click
 import numpy as np
 from PIL import Image
 
 from ...backend import get_backend
+from ...errors import friendly_errors
 from .decode import decode_resized
 from .loader import ShardLoader, normalize_on_device
 from .release import prepare_imagenet
@@ -61,7 +63,7 @@ def bench_decode(files: list[bytes], label: str, size: int = 256) -> None:
         results[draft] = [decode_resized(data, size, draft) for data in files]
         rates[draft] = len(files) / (time.perf_counter() - start)
     diff = np.abs(np.stack(results[False]).astype(np.int16) - np.stack(results[True]))
-    print(f"decode+resize {label} to {size}, 1 process: full {rates[False]:.0f} img/s, draft {rates[True]:.0f} img/s "
+    click.echo(f"decode+resize {label} to {size}, 1 process: full {rates[False]:.0f} img/s, draft {rates[True]:.0f} img/s "
           f"(x{rates[True] / rates[False]:.2f}); draft vs full: mean |diff| {diff.mean():.2f}, "
           f"max {diff.max()}, {100 * (diff > 0).mean():.0f}% of values differ, "
           f"{100 * (diff > 8).mean():.1f}% by more than 8")
@@ -74,7 +76,7 @@ def bench_prepare(src: Path, work: Path, workers: tuple[int, ...], n: int) -> Pa
         start, cpu = time.perf_counter(), cpu_seconds()
         prepare_imagenet(src, out, size=256, workers=w, splits=("train",))
         rate, cpu = n / (time.perf_counter() - start), cpu_seconds() - cpu
-        print(f"prepare (decode, resize 256, Zarr write), {w} worker(s): {rate:.0f} img/s wall, "
+        click.echo(f"prepare (decode, resize 256, Zarr write), {w} worker(s): {rate:.0f} img/s wall, "
               f"{n / cpu:.0f} img/s per CPU-second (all processes)")
     return out / "train"
 
@@ -92,27 +94,40 @@ def bench_loader(root: Path, threads: tuple[int, ...], batch: int = 128) -> None
                         normalize_on_device(backend, x)
                     count += len(x)
                 rate, cpu = count / (time.perf_counter() - start), cpu_seconds() - cpu
-            print(f"loader (shards -> {what}, batch {batch}), {t} thread(s): "
+            click.echo(f"loader (shards -> {what}, batch {batch}), {t} thread(s): "
                   f"{rate:.0f} img/s wall, {count / cpu:.0f} img/s per CPU-second")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=1024)
-    parser.add_argument("--dir", type=Path, default=Path("/tmp/localnet-bench"))
-    parser.add_argument("--workers", default="1,2", help="prepare worker counts and loader thread counts")
-    parser.add_argument("--loader-only", action="store_true", help="only the loader, on DIR/prepared/train")
-    args = parser.parse_args()
-    counts = tuple(int(w) for w in args.workers.split(","))
-    if args.loader_only:
-        bench_loader(args.dir / "prepared" / "train", counts)
+def parse_counts(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
+    """'1,2' -> (1, 2): a comma-separated list of counts >= 1."""
+    try:
+        counts = tuple(int(w) for w in value.split(","))
+    except ValueError:
+        counts = ()
+    if not counts or min(counts) < 1:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of counts >= 1, e.g. 1,2")
+    return counts
+
+
+@click.command(help=(__doc__ or "").splitlines()[0])
+@click.option("--images", type=click.IntRange(min=1), default=1024, show_default=True,
+              help="Generated 500x375 JPEGs to prepare and load.")
+@click.option("--dir", "work", type=click.Path(file_okay=False, path_type=Path), default=Path("/tmp/localnet-bench"),
+              show_default=True, help="Working directory (emptied first, unless --loader-only).")
+@click.option("--workers", "counts", default="1,2", show_default=True, callback=parse_counts,
+              help="Prepare worker counts and loader thread counts.")
+@click.option("--loader-only", is_flag=True, help="Only the loader, on DIR/prepared/train.")
+@friendly_errors
+def main(images: int, work: Path, counts: tuple[int, ...], loader_only: bool) -> None:
+    if loader_only:
+        bench_loader(work / "prepared" / "train", counts)
         return
-    shutil.rmtree(args.dir, ignore_errors=True)
-    files = make_jpegs(args.dir / "src", args.images)
-    print(f"{args.images} JPEGs 500x375, mean {np.mean([len(f) for f in files]) / 1e3:.0f} KB")
+    shutil.rmtree(work, ignore_errors=True)
+    files = make_jpegs(work / "src", images)
+    click.echo(f"{images} JPEGs 500x375, mean {np.mean([len(f) for f in files]) / 1e3:.0f} KB")
     bench_decode(files[: min(len(files), 128)], "500x375")
     bench_decode(make_jpegs(None, 64, seed=1, width=1200, height=900), "1200x900")
-    root = bench_prepare(args.dir / "src", args.dir, counts, args.images)
+    root = bench_prepare(work / "src", work, counts, images)
     bench_loader(root, counts)
 
 
