@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 
 from localnet.config import parse_config
 
@@ -42,3 +43,12 @@ def small_toml(*, name: str = "small", seed: int | None = None, lr: float | None
              *(["[optim]", f"lr = {lr}"] if lr is not None else []),
              "[train]", f"epochs = {epochs}", *train]
     return "\n".join(lines) + "\n"
+
+
+def one_line(err: pytest.ExceptionInfo, *fragments: str) -> str:
+    """The message of a raised error, checked to be one line holding every fragment."""
+    message = str(err.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message

@@ -10,8 +10,8 @@ import pickle
 
 import numpy as np
 import pytest
+from helpers import one_line
 
-import localnet.data.paths as paths_module
 from localnet.data import DATASETS, fetch_dataset, get_spec, load_dataset, resolve_data_dir, verify_dataset
 from localnet.data.cifar import FOLDER
 from localnet.data.synthetic import cifar_batch, py2_pickle, write_synthetic_cifar10
@@ -22,20 +22,7 @@ BATCHES = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data
 UNREACHABLE = "http://127.0.0.1:9/"  # discard port: connection refused at once
 
 
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path, monkeypatch):
-    """No $LOCALNET_DATA, an empty cache, and no shipped copy: tests see only tmp_path."""
-    monkeypatch.delenv("LOCALNET_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(paths_module, "shipped_data_dir", lambda name: tmp_path / "shipped" / name)
-
-
-def one_line(err: pytest.ExceptionInfo, *fragments: str) -> str:
-    message = str(err.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
+pytestmark = pytest.mark.usefixtures("isolated_env")  # tests/data/conftest.py
 
 
 def load_error(directory, *fragments: str) -> str:

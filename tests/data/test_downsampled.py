@@ -5,16 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import localnet.data.paths as paths_module
 from localnet.data import DATASETS, fetch_dataset, load_dataset, verify_dataset
 from localnet.errors import DataError
 
-
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path, monkeypatch):
-    monkeypatch.delenv("LOCALNET_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(paths_module, "shipped_data_dir", lambda name: tmp_path / "shipped" / name)
+pytestmark = pytest.mark.usefixtures("isolated_env")  # tests/data/conftest.py
 
 
 def write_npz_release(directory, side: int, per_batch: int = 3, seed: int = 0):

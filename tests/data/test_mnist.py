@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import one_line
 
 import localnet.data.paths as paths_module
 import localnet.errors
@@ -19,20 +20,7 @@ from localnet.errors import DataError
 SHIPPED_DATA_DIR = paths_module.shipped_data_dir  # the original; the fixture patches it
 
 
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path, monkeypatch):
-    """No $LOCALNET_DATA, an empty cache, and no shipped copy: tests see only tmp_path."""
-    monkeypatch.delenv("LOCALNET_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(paths_module, "shipped_data_dir", lambda name: tmp_path / "shipped" / name)
-
-
-def one_line(err: pytest.ExceptionInfo, *fragments: str) -> str:
-    message = str(err.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
+pytestmark = pytest.mark.usefixtures("isolated_env")  # tests/data/conftest.py
 
 
 def official_md5s_of(monkeypatch, paths) -> None:

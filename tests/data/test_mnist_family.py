@@ -11,18 +11,12 @@ import sys
 import numpy as np
 import pytest
 
-import localnet.data.paths as paths_module
 from localnet.data import DATASETS, load_dataset, verify_dataset, write_idx
 from localnet.data.mnist_format import LAYOUT
 from localnet.data.synthetic import write_synthetic_mnist
 from localnet.errors import DataError
 
-
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path, monkeypatch):
-    monkeypatch.delenv("LOCALNET_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(paths_module, "shipped_data_dir", lambda name: tmp_path / "shipped" / name)
+pytestmark = pytest.mark.usefixtures("isolated_env")  # tests/data/conftest.py
 
 
 def write_official_size(directory, gz: bool, seed: int = 0) -> dict:
