@@ -10,29 +10,17 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from localnet.testing import (
-    check_adjoint,
-    check_declarations,
-    check_dfa_equals_bp,
-    check_fa_equals_bp,
-    check_plan,
-    check_pure,
-    check_round_trip,
-    check_updates,
-    layer_types,
-    locality_violations,
-    rule_names,
-)
+from localnet import testing as conformance
 
-RULES = rule_names()
-LAYER_TYPES = layer_types()
+RULES = conformance.rule_names()
+LAYER_TYPES = conformance.layer_types()
 few = settings(max_examples=4, deadline=None)
 cases = {"seed": st.integers(0, 2**16), "batch": st.integers(1, 4)}
 
 
 @pytest.mark.parametrize("rule", RULES)
 def test_declarations(rule):
-    check_declarations(rule)
+    conformance.check_declarations(rule)
 
 
 @pytest.mark.parametrize("kind", LAYER_TYPES)
@@ -40,7 +28,7 @@ def test_declarations(rule):
 @few
 @given(**cases)
 def test_locality_per_hop_against_the_declared_transport(rule, kind, any_backend, seed, batch):
-    assert locality_violations(rule, kind, any_backend, seed, batch) == []
+    assert conformance.locality_violations(rule, kind, any_backend, seed, batch) == []
 
 
 @pytest.mark.parametrize("kind", LAYER_TYPES)
@@ -48,43 +36,43 @@ def test_locality_per_hop_against_the_declared_transport(rule, kind, any_backend
 @few
 @given(**cases)
 def test_every_update_is_nonzero(rule, kind, any_backend, seed, batch):
-    check_updates(rule, kind, any_backend, seed, batch)
+    conformance.check_updates(rule, kind, any_backend, seed, batch)
 
 
 @pytest.mark.parametrize("kind", LAYER_TYPES)
 @pytest.mark.parametrize("rule", RULES)
 def test_handlers_mutate_nothing(rule, kind, any_backend):
-    check_pure(rule, kind, any_backend)
+    conformance.check_pure(rule, kind, any_backend)
 
 
 @pytest.mark.parametrize("kind", LAYER_TYPES)
 @pytest.mark.parametrize("rule", RULES)
 def test_plan_counts_what_the_build_allocates(rule, kind, any_backend):
-    check_plan(rule, kind, any_backend)
+    conformance.check_plan(rule, kind, any_backend)
 
 
 @pytest.mark.parametrize("kind", LAYER_TYPES)
 @pytest.mark.parametrize("rule", RULES)
 def test_config_round_trip(rule, kind):
-    check_round_trip(rule, kind)
+    conformance.check_round_trip(rule, kind)
 
 
 @pytest.mark.parametrize("kind", LAYER_TYPES)
 @few
 @given(**cases)
 def test_adjoint_identity(kind, backend64, seed, batch):
-    check_adjoint(kind, backend64, seed, batch)
+    conformance.check_adjoint(kind, backend64, seed, batch)
 
 
 @pytest.mark.parametrize("kind", LAYER_TYPES)
 @few
 @given(**cases)
 def test_fa_with_b_equal_to_w_is_bp(kind, any_backend, seed, batch):
-    check_fa_equals_bp(kind, any_backend, seed, batch)
+    conformance.check_fa_equals_bp(kind, any_backend, seed, batch)
 
 
 @pytest.mark.parametrize("kind", LAYER_TYPES)
 @few
 @given(**cases)
 def test_dfa_on_one_hidden_layer_with_b_equal_to_w_transposed_is_bp(kind, backend64, seed, batch):
-    check_dfa_equals_bp(kind, backend64, seed, batch)
+    conformance.check_dfa_equals_bp(kind, backend64, seed, batch)
