@@ -15,7 +15,7 @@ softmax with the batch-mean cross-entropy.
 Rules (Adam on everything, as localnet):
 
 * ``bp``: autograd.
-* ``fa``: autograd through :class:`FeedbackBmm` / :class:`FeedbackMm`, whose backward sends
+* ``fa``: autograd through :class:`FeedbackMatmul`, whose backward sends
   the error down through a fixed random B (W's shape) instead of W.
 * ``sdtp``: one parallel step of simplified difference target propagation, by hand, no
   autograd: a forward sweep in which every layer above the first trains its inverse
@@ -112,9 +112,9 @@ class Layer:
         """a = x W + b on this layer's geometry; with B, autograd sends errors down through B."""
         if self.kind == "lc":
             cols = self.cols(x)
-            prod = torch.bmm(cols, W) if B is None else FeedbackBmm.apply(cols, W, B)
+            prod = torch.bmm(cols, W) if B is None else FeedbackMatmul.apply(cols, W, B)
             return self.to_image(prod + b)
-        return (torch.mm(x, W) if B is None else FeedbackMm.apply(x, W, B)) + b
+        return (torch.mm(x, W) if B is None else FeedbackMatmul.apply(x, W, B)) + b
 
     def transpose(self, d: Tensor, M: Tensor) -> Tensor:
         """M^T d: d of the output's shape (B, ...), M of W's shape -> (B, *in_shape)."""
@@ -133,33 +133,20 @@ class Layer:
         return torch.bmm(self.cols(x).transpose(1, 2), by_pos), by_pos.sum(1, keepdim=True)
 
 
-class FeedbackBmm(torch.autograd.Function):
-    """cols (P, B, K) @ W (P, K, C_out), whose backward sends the error through B, not W."""
+class FeedbackMatmul(torch.autograd.Function):
+    """inputs @ W whose backward sends the error through B, not W: x (B, n_in) @ W (n_in, n_out)
+    (dense), or cols (P, B, K) @ W (P, K, C_out) per position (LC); B of W's shape."""
 
     @staticmethod
-    def forward(ctx: Any, cols: Tensor, W: Tensor, B: Tensor) -> Tensor:
-        ctx.save_for_backward(cols, B)
-        return torch.bmm(cols, W)
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor, None]:
-        cols, B = ctx.saved_tensors
-        down = torch.bmm(grad, B.transpose(1, 2)) if ctx.needs_input_grad[0] else None
-        return down, torch.bmm(cols.transpose(1, 2), grad), None
-
-
-class FeedbackMm(torch.autograd.Function):
-    """x (B, n_in) @ W (n_in, n_out), whose backward sends the error through B, not W."""
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor, W: Tensor, B: Tensor) -> Tensor:
-        ctx.save_for_backward(x, B)
-        return torch.mm(x, W)
+    def forward(ctx: Any, inputs: Tensor, W: Tensor, B: Tensor) -> Tensor:
+        ctx.save_for_backward(inputs, B)
+        return torch.matmul(inputs, W)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor, None]:
-        x, B = ctx.saved_tensors
-        return (grad @ B.T if ctx.needs_input_grad[0] else None), x.T @ grad, None
+        inputs, B = ctx.saved_tensors
+        down = torch.matmul(grad, B.transpose(-2, -1)) if ctx.needs_input_grad[0] else None
+        return down, torch.matmul(inputs.transpose(-2, -1), grad), None
 
 
 def glorot(shape: Sequence[int], fans: tuple[int, int], gen: torch.Generator, dtype: torch.dtype) -> Tensor:
