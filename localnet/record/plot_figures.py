@@ -9,7 +9,7 @@ that span decades get a log axis.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -121,12 +121,8 @@ def series_figure(runs: Sequence[Run], probe: str, title: str, ylabel: str, *, s
     outputs = {run.output_layer() for run in runs} if skip_output else set()
     layers = sorted({layer for _, by in data for layer, (_, v) in by.items()
                      if np.isfinite(v).any() and layer not in outputs}, key=layer_order)
-    if not layers:
-        return None
-    fig, axes = figure(len(layers))
-    spans, owner = shaded_spans(runs)
-    end = epoch_end(runs)
-    for axis, layer in zip(axes, layers):
+
+    def draw(axis: Any, layer: str) -> None:
         values = []
         for index, (run, by) in enumerate(data):
             if layer in by:
@@ -139,12 +135,8 @@ def series_figure(runs: Sequence[Run], probe: str, title: str, ylabel: str, *, s
             axis.set_ylim(-0.03 * top, top * 1.1)  # a line at 0 (the output layer's delta rule) stays visible
         elif log:
             auto_log(axis, values)
-        axis.set(title=_title(runs, layer), ylabel=ylabel)
-        epoch_axis(axis, end)
-    kinds = shade_passes(axes, spans)
-    fig.suptitle(title)
-    legend(fig, axes, kinds, title=f"shaded: the passes of {owner}" if owner and kinds else None)
-    return fig
+
+    return layer_panels(runs, layers, draw, title, ylabel)
 
 
 def activations_figure(runs: Sequence[Run]) -> Any:
@@ -154,12 +146,8 @@ def activations_figure(runs: Sequence[Run]) -> Any:
     the forward probe get mean +- std, clipped to [0, 1] for softmax."""
     layers = sorted({layer for run in runs if run.record is not None for layer in run.record.layers
                      if {"forward", "act_mean"} & set(run.record.probes(layer))}, key=layer_order)
-    if not layers:
-        return None
-    fig, axes = figure(len(layers))
-    spans, owner = shaded_spans(runs)
-    end = epoch_end(runs)
-    for axis, layer in zip(axes, layers):
+
+    def draw(axis: Any, layer: str) -> None:
         values = []
         for index, run in enumerate(runs):
             if run.record is None or layer not in run.record.layers:
@@ -190,10 +178,27 @@ def activations_figure(runs: Sequence[Run]) -> Any:
                 values += [low[keep], high[keep]]
         if _is_softmax(runs, layer):
             auto_log(axis, values, decades=2)
-        axis.set(title=_title(runs, layer), ylabel="activation h")
+
+    return layer_panels(runs, layers, draw, "activations per recorded step: quantiles over the kept examples and units",
+                        "activation h")
+
+
+def layer_panels(runs: Sequence[Run], layers: Sequence[str], draw: Callable[[Any, str], None], title: str,
+                 ylabel: str) -> Any:
+    """A figure of one panel per layer (None without layers): draw(axis, layer) plots a panel's
+    curves; each panel then gets the layer's title, ylabel and the epoch axis, and all of them
+    the shaded passes of one run, the figure's title and a shared legend."""
+    if not layers:
+        return None
+    fig, axes = figure(len(layers))
+    spans, owner = shaded_spans(runs)
+    end = epoch_end(runs)
+    for axis, layer in zip(axes, layers):
+        draw(axis, layer)
+        axis.set(title=_title(runs, layer), ylabel=ylabel)
         epoch_axis(axis, end)
     kinds = shade_passes(axes, spans)
-    fig.suptitle("activations per recorded step: quantiles over the kept examples and units")
+    fig.suptitle(title)
     legend(fig, axes, kinds, title=f"shaded: the passes of {owner}" if owner and kinds else None)
     return fig
 
