@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings, strategies as st
+from layer_oracle import assert_adjoint, assert_matches_autograd
 
 from localnet.backend import get_backend
 from localnet.layers import Conv, ConvSpec
@@ -33,11 +34,6 @@ def torch_conv_same(x: torch.Tensor, kernel_tf: torch.Tensor, bias: torch.Tensor
     return F.conv2d(xt, weight, bias, stride=stride).permute(0, 2, 3, 1)
 
 
-def rel_err(got: np.ndarray, want: np.ndarray) -> float:
-    assert got.shape == want.shape, (got.shape, want.shape)
-    return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-300))
-
-
 @fixture_ok
 @given(s=shapes, seed=st.integers(0, 2**16))
 def test_conv_equals_torch_conv2d_and_autograd(s, seed, backend64):
@@ -51,18 +47,8 @@ def test_conv_equals_torch_conv2d_and_autograd(s, seed, backend64):
     bias = rng.normal(size=s["c_out"])
     x = rng.normal(size=(s["batch"], s["h"], s["w"], s["c_in"]))
     delta = rng.normal(size=(s["batch"], *layer.out_shape))
-    dev = backend64.to_device
-    a = backend64.to_host(layer.affine(dev(x), dev(weight), dev(bias)))
-    grads = {k: backend64.to_host(v) for k, v in layer.weight_grads(dev(x), dev(delta)).items()}
-    back = backend64.to_host(layer.transpose(dev(delta), dev(weight)))
-
-    xt, kt, bt = (torch.tensor(v, requires_grad=True) for v in (x, kernel_tf, bias))
-    at = torch_conv_same(xt, kt, bt, s["stride"])
-    (at * torch.tensor(delta)).sum().backward()
-    assert rel_err(a, at.detach().numpy()) < 1e-10
-    assert rel_err(grads["W"], kt.grad.numpy().reshape(weight.shape)) < 1e-10
-    assert rel_err(grads["b"], bt.grad.numpy()) < 1e-10
-    assert rel_err(back, xt.grad.numpy()) < 1e-10
+    assert_matches_autograd(layer, backend64, x, weight, bias, delta,
+                            lambda xt, kt, bt: torch_conv_same(xt, kt, bt, s["stride"]), torch_weight=kernel_tf)
 
 
 @given(s=shapes, seed=st.integers(0, 2**16))
@@ -71,12 +57,7 @@ def test_conv_transpose_is_the_adjoint_of_affine(s, seed):
     rng = np.random.default_rng(seed)
     layer = Conv(ConvSpec(kernel=s["kernel"], channels=s["c_out"], stride=s["stride"]),
                  (s["h"], s["w"], s["c_in"]), backend, rng)
-    m = rng.normal(size=layer.params["W"].shape)
-    x = rng.normal(size=(s["batch"], *layer.in_shape))
-    d = rng.normal(size=(s["batch"], *layer.out_shape))
-    lhs = np.vdot(layer.affine(x, m, np.zeros(s["c_out"])), d)
-    rhs = np.vdot(x, layer.transpose(d, m))
-    assert abs(lhs - rhs) <= 1e-12 * (np.abs(x).sum() * np.abs(m).max() * np.abs(d).sum() + 1)
+    assert_adjoint(layer, rng, s["batch"])
 
 
 def test_conv_shapes_and_init():

@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings, strategies as st
+from layer_oracle import assert_adjoint, assert_matches_autograd, rel_err
 
 from localnet.backend import get_backend
 from localnet.layers import Dense, LocallyConnected, LocallyConnectedSpec, SoftmaxOutput, SoftmaxSpec
@@ -51,11 +52,6 @@ def make_layer(s: dict, backend, seed: int = 0) -> LocallyConnected:
     return LocallyConnected(spec, (s["h"], s["w"], s["c_in"]), backend, np.random.default_rng(seed))
 
 
-def rel_err(got: np.ndarray, want: np.ndarray) -> float:
-    assert got.shape == want.shape, (got.shape, want.shape)
-    return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-300))
-
-
 @fixture_ok
 @given(kernel=st.sampled_from([1, 3, 5]), stride=st.sampled_from([1, 2]), c_in=st.integers(1, 4),
        c_out=st.integers(1, 4), h=st.integers(1, 9), w=st.integers(1, 9), seed=st.integers(0, 2**16))
@@ -85,18 +81,8 @@ def test_forward_grads_and_transpose_equal_torch_autograd(s, seed, backend64):
     bias = rng.normal(size=layer.params["b"].shape)
     x = rng.normal(size=(s["batch"], s["h"], s["w"], s["c_in"]))
     delta = rng.normal(size=(s["batch"], *layer.out_shape))
-    dev = backend64.to_device
-    a = backend64.to_host(layer.affine(dev(x), dev(weight), dev(bias)))
-    grads = {k: backend64.to_host(v) for k, v in layer.weight_grads(dev(x), dev(delta)).items()}
-    back = backend64.to_host(layer.transpose(dev(delta), dev(weight)))
-
-    xt, wt, bt = (torch.tensor(v, requires_grad=True) for v in (x, weight, bias))
-    at = torch_lc(xt, wt, bt, s["kernel"], s["stride"])
-    (at * torch.tensor(delta)).sum().backward()
-    assert rel_err(a, at.detach().numpy()) < 1e-10
-    assert rel_err(grads["W"], wt.grad.numpy()) < 1e-10
-    assert rel_err(grads["b"], bt.grad.numpy()) < 1e-10
-    assert rel_err(back, xt.grad.numpy()) < 1e-10
+    assert_matches_autograd(layer, backend64, x, weight, bias, delta,
+                            lambda xt, wt, bt: torch_lc(xt, wt, bt, s["kernel"], s["stride"]))
 
 
 @given(s=shapes, seed=st.integers(0, 2**16))
@@ -104,12 +90,7 @@ def test_transpose_is_the_adjoint_of_affine(s, seed):
     """<affine(x, M, 0), d> == <x, transpose(d, M)> for any M of W's shape."""
     layer = make_layer(s, get_backend("numpy", "float64"), seed)
     rng = np.random.default_rng(seed)
-    m = rng.normal(size=layer.params["W"].shape)
-    x = rng.normal(size=(s["batch"], *layer.in_shape))
-    d = rng.normal(size=(s["batch"], *layer.out_shape))
-    lhs = np.vdot(layer.affine(x, m, np.zeros_like(layer.params["b"])), d)
-    rhs = np.vdot(x, layer.transpose(d, m))
-    assert abs(lhs - rhs) <= 1e-12 * (np.abs(x).sum() * np.abs(m).max() * np.abs(d).sum() + 1)
+    assert_adjoint(layer, rng, s["batch"])
 
 
 @pytest.mark.slow
