@@ -29,7 +29,8 @@ class LayerPlan:
     Adam's m, v and scratch for every learned array; activations: what a step keeps at the
     batch (x, a, h, im2col columns); gradients: the last gradients a node keeps of every
     learned array (probes read them); scratch: a rule's per-step buffer (the generated
-    DFA's feedback tile)."""
+    DFA's feedback tile), on the one layer whose buffer is the largest: the engine handles
+    one message at a time, so the buffers of different layers never coexist."""
 
     name: str
     kind: str
@@ -52,6 +53,10 @@ def plan(network: Network, batch: int) -> list[LayerPlan]:
     """One row per layer for training at `batch` examples per step."""
     size = network.backend.dtype.itemsize
     scratch_values = getattr(network.rule, "scratch_values", lambda name: 0)
+    # A handler's buffer lives while it handles one message, and messages are handled one at a
+    # time: a step's peak is the largest layer's buffer, counted once (at the first such layer).
+    buffers = {node.name: scratch_values(node.name) for node in network.nodes}
+    largest = max(buffers, key=buffers.__getitem__, default=None)
     rows = []
     for node in network.nodes:
         layer = node.layer
@@ -63,7 +68,7 @@ def plan(network: Network, batch: int) -> list[LayerPlan]:
         activations = batch * (int(np.prod(layer.in_shape)) + 2 * layer.units + layer.kept_per_example())
         rows.append(LayerPlan(node.name, type(layer).__name__, layer.out_shape, weights, weights * size,
                               feedback * size, 3 * learned * size, activations * size, inverses * size,
-                              learned * size, scratch_values(node.name) * size))
+                              learned * size, buffers[node.name] * size if node.name == largest else 0))
     return rows
 
 

@@ -12,7 +12,10 @@ time into one (tile_rows, units) buffer and accumulates e_l += delta_L[:, rows] 
 It is still DFA: fixed random feedback (U(-a, a), a = feedback_scale sqrt(6 / (C + units)),
 DFA's Glorot scale), straight from the output error; nothing about B_l is learned.
 
-Memory per hidden layer: tile_rows x units values (the buffer) instead of C x units.
+Memory: one tile_rows x units buffer, allocated while a layer handles the output error
+and freed when it returns, instead of a stored C x units B_l per hidden layer; the engine
+handles one message at a time, so at most the largest layer's buffer is live (what `plan`
+counts as scratch).
 Cost per step: generating C x units uniforms per hidden layer (the matmul is the same as
 stored DFA's). docs/performance.md measures both.
 """
@@ -78,7 +81,8 @@ class GeneratedDFA(DFA):
         return feedback_rows(key, range(outputs), units, limit, dtype)
 
     def scratch_values(self, name: str) -> int:
-        """Values of the tile buffer layer `name` uses each step (plan); 0 where it has no B."""
+        """Values of the tile buffer layer `name` allocates while it handles the output error
+        (plan: the largest layer's is the step's peak); 0 where it has no B."""
         if name not in self.keys:
             return 0
         _, _, units, outputs = self.keys[name]

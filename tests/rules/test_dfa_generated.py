@@ -3,12 +3,15 @@ tile size, and the update equals stored-B DFA's with the materialised B_l."""
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pytest
 
 from localnet.backend import get_backend
 from localnet.network import build_network
 from localnet.plan import plan
+from localnet.rules import dfa_generated
 from localnet.rules.dfa_generated import feedback_rows
 from localnet.testing.nets import example_batch, example_config, example_layers
 
@@ -66,4 +69,33 @@ def test_b_is_fixed_by_the_seed_and_stored_nowhere():
     for node in a.nodes[:-1]:
         if node.layer.params:
             assert rows[node.name].feedback == 0
-            assert rows[node.name].scratch == min(4, a.nodes[-1].layer.units) * node.layer.units * 8
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_plan_scratch_is_the_peak_of_the_tile_buffers_a_step_allocates(dtype, monkeypatch):
+    """Every buffer the rule hands feedback_rows is followed from its allocation until it is
+    freed; the most bytes live at once must be plan's scratch (hidden layers of different
+    widths, so one buffer per layer held at once, or a buffer of the wrong size, fails)."""
+    backend = get_backend("numpy", dtype)
+    layers = [{"type": "dense", "units": 9}, {"type": "dense", "units": 23}, {"type": "dense", "units": 5},
+              {"type": "softmax", "units": 6}]
+    config = example_config("dfa_generated", dtype=dtype, options={"tile_rows": 4}, layers=layers)
+    net = build_network(config, backend, (7,), 6)
+    live: dict[int, int] = {}  # id -> bytes of the buffers not yet freed
+    peak = [0]
+
+    def tracked(key, rows, units, limit, dtype, out=None):
+        if out is not None and id(out) not in live:
+            live[id(out)] = out.nbytes
+            weakref.finalize(out, live.pop, id(out))
+            peak[0] = max(peak[0], sum(live.values()))
+        return feedback_rows(key, rows, units, limit, dtype, out)
+
+    monkeypatch.setattr(dfa_generated, "feedback_rows", tracked)
+    x, onehot = example_batch(backend, (7,), 5, seed=1, classes=6)
+    for step in range(2):
+        net.step(step, x, onehot)
+    scratch = [r.scratch for r in plan(net, 5)]
+    assert peak[0] == sum(scratch) == 4 * 23 * np.dtype(dtype).itemsize  # the widest layer's 4-row tile
+    assert sorted(scratch) == [0, 0, 0, sum(scratch)]
+    assert not live  # every buffer is freed by the end of the step
