@@ -1,4 +1,5 @@
-"""Micro-benchmarks of the parts of a training step that docs/performance.md discusses.
+"""Micro-benchmarks of the parts of a training step that docs/performance.md and
+docs/notes/performance_history.md discuss.
 
     python -m runners.bench.parts adam [--blocks 65536,131072,262144] [--sizes 200704,65536,...]
     python -m runners.bench.parts adam-threads
