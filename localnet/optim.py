@@ -8,7 +8,7 @@ The update follows TensorFlow's AdamOptimizer, which the paper used (its eps is 
 
 This matters for the paper's large eps values (1e-4, 1e-3): they damp small updates.
 
-Speed (Adam is a third of an MNIST-FC step and half of an LC one; docs/performance.md):
+Speed (Adam is about a third of an MNIST-FC step's time; docs/performance.md):
 the moments are stored scaled, M = m / (1 - beta1) and V = v / (1 - beta2), so that
 
     M <- beta1 M + g;   V <- beta2 V + g^2

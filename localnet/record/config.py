@@ -38,8 +38,8 @@ class RecordConfig:
     layers: tuple[str, ...] = ()
     probes: tuple[str, ...] = DEFAULT_PROBES
     # A flush costs about one zarr metadata write and one chunk write per array (0.1-0.2 s
-    # for MNIST-FC's 6 layers x (probes + coordinates)) whatever its rows: at every = 10,
-    # 64 rows cost 8-16 % of MNIST-FC FA throughput, 128 rows 3-5 % (docs/performance.md).
+    # for MNIST-FC's 6 layers x (probes + coordinates)) whatever its rows, so chunks are long:
+    # at every = 10, 128 rows cost 2-7.5 % of MNIST-FC FA throughput (docs/performance.md).
     # A killed run loses at most chunk x every steps of its log.
     chunk: int = 128
     angle: bool = False
