@@ -9,6 +9,7 @@ from pathlib import Path
 from .figures import curves, search_spread
 from .paper import source, tables
 from .runs import Run
+from .sweeps import describe
 from .tables import cell_runs, paper_table, runs_table
 
 HEADER = """# Results
@@ -46,7 +47,10 @@ def build(runs: Sequence[Run], command: str, figures: Path | None = None, out: P
     sweeps = sorted({r.sweep for r in runs if r.sweep is not None})
     if sweeps:
         parts.append("## Random search: best test error per trial (the paper's Fig. 5)\n")
-        parts.append("Sweeps: " + ", ".join(f"`{s}`" for s in sweeps) + "\n")
+        parts.append("Each trial's best test error over the epochs it ran: a trial cut early ran only "
+                     "the epochs before the cut. Each sweep's command repeats it from its saved config and space; "
+                     "its best trials follow it.\n")
+        parts += [describe(sweep) for sweep in sweeps]
         if figures is not None:
             parts.append(_link(search_spread(runs, figures / "search_spread.png"), out))
     others = [r for r in runs if r.path not in in_tables]

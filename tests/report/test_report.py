@@ -79,11 +79,7 @@ def test_paper_report_writes_markdown_and_figures(tmp_path):
     runs = tmp_path / "runs"
     make_run(runs, "bp", [3.0, 2.0])
     make_run(runs, "sign", [3.5, 2.5], rule={"name": "sign"})
-    sweep = tmp_path / "sweep"
-    (sweep / "runs").mkdir(parents=True)
-    (sweep / "trials.csv").write_text("trial\n")
-    for i, best in enumerate([2.0, 3.0, 9.0]):
-        make_run(sweep / "runs", f"trial{i:03d}", [best + 1, best], rule={"name": "fa"})
+    sweep = make_sweep(tmp_path / "sweep", [2.0, 3.0, 9.0])
     out = tmp_path / "docs" / "results.md"
     result = CliRunner().invoke(main, ["report", str(runs), str(sweep), "--paper", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -95,6 +91,34 @@ def test_paper_report_writes_markdown_and_figures(tmp_path):
     for name in ("curves_table1a.png", "search_spread.png"):
         assert (out.parent / "img" / "results" / name).stat().st_size > 10_000
     assert not (out.parent / "img" / "results" / "curves_table1b.png").exists()  # no CIFAR runs
+    assert f"`localnet sweep {sweep}/config.toml --space {sweep}/space.toml --trials 3 --keep 2 --after 1" in text
+
+
+def make_sweep(path: Path, bests: list[float]) -> Path:
+    """A finished random-search sweep directory: its trials (runs), trials.csv, sweep.json, config, space."""
+    (path / "runs").mkdir(parents=True)
+    lines = ["trial,name,seed,status,epochs,best_test_error,best_epoch,final_test_error,run_dir,optim.lr,optim.beta1"]
+    for i, best in enumerate(bests):
+        make_run(path / "runs", f"trial{i:03d}", [best + 1, best], rule={"name": "fa"})
+        lines.append(f"{i},trial{i:03d},{i},done,2,{best},2,{best},{path}/runs/trial{i:03d},{10.0 ** -(i + 3)},0.9")
+    (path / "trials.csv").write_text("\n".join(lines) + "\n")
+    plan = {"epochs": 2, "rungs": [{"after": 1, "keep": 2}], "seed": 7, "threads": 1, "gpus": 0.0}
+    (path / "sweep.json").write_text(json.dumps({"plan": plan, "trials": []}))
+    (path / "config.toml").write_text(dump_toml({"name": "mnist_fc_fa"}))
+    (path / "space.toml").write_text('"optim.lr" = {loguniform = [1e-6, 1e-2]}\n')
+    return path
+
+
+def test_a_sweep_is_described_by_its_command_and_best_trials(tmp_path):
+    from localnet.report.sweeps import describe
+
+    text = describe(make_sweep(tmp_path / "s", [4.0, 2.5, 3.0]), top=2)
+    assert "3 trials of `mnist_fc_fa` (random search), 2 epochs; the best 2 after 1 epochs continue" in text
+    assert "--trials 3 --keep 2 --after 1 --epochs 2 --seed 7 --threads 1 --out s`" in text
+    rows = [line for line in text.splitlines() if line.startswith("| trial0")]
+    # the two best by best test error, with the one sampled key that varies (beta1 is constant)
+    assert rows == ["| trial001 | 2 | 2.50 (2) | 2.50 | 0.0001 |", "| trial002 | 2 | 3.00 (2) | 3.00 | 1e-05 |"]
+    assert "optim.beta1" not in text
 
 
 @pytest.mark.parametrize("args", [["report", "/no/such/dir"], ["report", "EMPTY"]])
