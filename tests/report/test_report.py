@@ -128,3 +128,16 @@ def test_missing_or_empty_dirs_are_one_line_errors(tmp_path, args):
     assert result.exit_code == 1
     assert result.output.count("\n") == 1
     assert "no such directory" in result.output or "no finished epochs" in result.output
+
+
+def test_a_halving_sweep_command_gives_back_its_rungs():
+    from dataclasses import asdict
+
+    from localnet.report.sweeps import command
+    from localnet.sweep.driver import halving_rungs
+
+    rungs = [asdict(r) for r in halving_rungs(27, 2, 3, 50)]
+    text = command(Path("out/s"), {"epochs": 50, "rungs": rungs, "seed": 0, "threads": 1}, 27, True)
+    assert "--after 2 --eta 3 --epochs 50" in text
+    after, eta = (int(text.split(flag)[1].split()[0]) for flag in ("--after ", "--eta "))
+    assert [asdict(r) for r in halving_rungs(27, after, eta, 50)] == rungs
