@@ -67,13 +67,14 @@ def read_metrics(run_dir: Path) -> list[dict]:
 
 
 def write_table(path: Path, trials: list[Trial], keys: list[str], runs: Path) -> None:
-    """Write the CSV atomically (a temporary file, then a rename), so it is never half-written."""
+    """Write the CSV atomically (a temporary file, then a rename), so it is never half-written.
+    run_dir is relative to the sweep folder (runs/NAME), so a moved or archived sweep stays right."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*FIXED, *keys])
     for t in trials:
         writer.writerow([t.index, t.name, t.seed, t.status, t.epochs, _num(t.best_test_error), _num(t.best_epoch),
-                         _num(t.final_test_error), str(runs / t.name), *(t.values.get(k, "") for k in keys)])
+                         _num(t.final_test_error), f"{runs.name}/{t.name}", *(t.values.get(k, "") for k in keys)])
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(buffer.getvalue(), encoding="utf-8")
     os.replace(tmp, path)

@@ -3,6 +3,7 @@ the best trials, a SIGKILLed sweep reruns only what is unfinished, grid mode, ba
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -112,3 +113,14 @@ def test_bad_input_is_one_line_and_exit_2(files, space, extra, message):
     assert message in result.output
     assert result.output.count("\n") == 1 and result.output.startswith("error: ")
     assert not (files / "bad").exists()  # checked before anything is written
+
+
+def test_the_trials_table_round_trips_and_names_run_dirs_inside_the_sweep(tmp_path):
+    from localnet.sweep.trials import Trial, read_table, write_table
+
+    trials = [Trial(0, "trial000", 11, {"optim.lr": "0.001"}, "done", 2, 1.5, 2, 1.6),
+              Trial(1, "trial001", 12, {"optim.lr": "1e-05"})]
+    write_table(tmp_path / "trials.csv", trials, ["optim.lr"], tmp_path / "runs")
+    assert read_table(tmp_path / "trials.csv") == (trials, ["optim.lr"])
+    with (tmp_path / "trials.csv").open() as handle:
+        assert [row["run_dir"] for row in csv.DictReader(handle)] == ["runs/trial000", "runs/trial001"]
