@@ -73,11 +73,7 @@ class StreamTrainer(Trainer):
         on; the loader's crops and flips depend only on (seed, epoch, pass, step), so a
         checkpoint keeps no augmentation state, and the batches can be staged on the device
         ahead of the step that trains on them."""
-        batches = staged(self.backend, x.batches(epoch, start_step=pos.batch_index, pass_index=number))
-        try:
-            yield from batches
-        finally:
-            _close(batches)  # stops the loader's threads on an early exit
+        return staged(self.backend, x.batches(epoch, start_step=pos.batch_index, pass_index=number))
 
     def evaluate_top(self, x: Any, y: Any) -> tuple[float, float, float]:
         """(mean cross-entropy, top-1 error %, top-5 error %) over the loader `x` in file
@@ -93,7 +89,7 @@ class StreamTrainer(Trainer):
                 xd, yd, onehot = self.to_device(xb, yb)
                 self.add_to_sums(sums, self.network.predict(xd), yd, onehot)
         finally:
-            _close(batches)  # stops the loader's threads on an early exit
+            batches.close()  # stops the loader's threads on an early exit
         return self.finish_sums(sums, len(loader))
 
 
@@ -111,9 +107,3 @@ class EvaluableLoader(ShardLoader):
                                      workers=self.workers)
         return self._twin
 
-
-def _close(batches: Any) -> None:
-    """Close a loader's batch generator (its finally stops the reading threads)."""
-    close = getattr(batches, "close", None)
-    if close is not None:
-        close()

@@ -3,25 +3,13 @@ it, and its best trials with their sampled values."""
 
 from __future__ import annotations
 
-import csv
 import json
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from .tables import _md
-
-#: trials.csv columns before the sampled values
-FIXED = ("trial", "name", "seed", "status", "epochs", "best_test_error", "best_epoch", "final_test_error", "run_dir")
-
-
-def read_trials(sweep: Path) -> tuple[list[dict[str, str]], list[str]]:
-    """(the rows of SWEEP/trials.csv, the sampled keys in column order)."""
-    with (sweep / "trials.csv").open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        rows = list(reader)
-        keys = [k for k in (reader.fieldnames or []) if k not in FIXED]
-    return rows, keys
+from ..sweep.trials import read_table
+from .tables import markdown_table
 
 
 def command(sweep: Path, plan: dict[str, Any], trials: int, searched: bool) -> str:
@@ -50,22 +38,22 @@ def _short(value: str) -> str:
 def describe(sweep: Path, top: int = 5) -> str:
     """Markdown: the sweep's config, its early-kill plan, the command, and its `top` trials by
     best test error (only the sampled keys that vary between trials)."""
-    rows, keys = read_trials(sweep)
+    trials, keys = read_table(sweep / "trials.csv")
     if not (sweep / "sweep.json").is_file() or not (sweep / "config.toml").is_file():
-        return f"**`{sweep.name}`**: {len(rows)} trials (its sweep.json or config.toml is missing: no plan to show).\n"
+        return f"**`{sweep.name}`**: {len(trials)} trials (its sweep.json or config.toml is missing: no plan to show).\n"
     plan = json.loads((sweep / "sweep.json").read_text(encoding="utf-8"))["plan"]
     config = tomllib.loads((sweep / "config.toml").read_text(encoding="utf-8"))
     searched = (sweep / "space.toml").is_file()
     rungs = plan.get("rungs", [])
     cut = "; ".join(f"the best {r['keep']} after {r['after']} epochs continue" for r in rungs) or "no early kill"
-    done = [r for r in rows if r["best_test_error"]]
-    lines = [f"**`{sweep.name}`**: {len(rows)} trials of `{config.get('name', '?')}` "
+    done = [t for t in trials if t.best_test_error is not None]
+    lines = [f"**`{sweep.name}`**: {len(trials)} trials of `{config.get('name', '?')}` "
              f"({'random search' if searched else 'grid'}), {plan['epochs']} epochs; {cut}. "
              f"{len(done)} trials have results.", "",
-             f"`{command(sweep, plan, len(rows), searched)}`", ""]
-    varying = [k for k in keys if len({r[k] for r in rows}) > 1]
-    ranked = sorted(done, key=lambda r: (float(r["best_test_error"]), r["name"]))[:top]
-    table = [[r["name"], r["epochs"], f"{float(r['best_test_error']):.2f} ({r['best_epoch']})",
-              f"{float(r['final_test_error']):.2f}", *(_short(r[k]) for k in varying)] for r in ranked]
-    lines.append(_md(["trial", "epochs", "best test err % (epoch)", "final test err %", *varying], table))
+             f"`{command(sweep, plan, len(trials), searched)}`", ""]
+    varying = [k for k in keys if len({t.values.get(k, "") for t in trials}) > 1]
+    ranked = sorted(done, key=lambda t: (t.best_test_error, t.name))[:top]
+    table = [[t.name, str(t.epochs), f"{t.best_test_error:.2f} ({t.best_epoch})", f"{t.final_test_error:.2f}",
+              *(_short(t.values.get(k, "")) for k in varying)] for t in ranked]
+    lines.append(markdown_table(["trial", "epochs", "best test err % (epoch)", "final test err %", *varying], table))
     return "\n".join(lines) + "\n"

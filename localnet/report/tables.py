@@ -10,7 +10,7 @@ from .runs import Run, seed_key, spread
 NETS = {"fc": "FC", "lc": "LC"}
 
 
-def _md(head: list[str], rows: list[list[str]]) -> str:
+def markdown_table(head: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
@@ -65,7 +65,7 @@ def paper_table(runs: Sequence[Run], table: PaperTable, net: str) -> str:
             ours5 = best.best.get("test_error_top5") if best else None
             row += ["-" if ours5 is None else f"{ours5:.2f}", f"{table.cells[net][method][1]:.2f}"]
         rows.append(row)
-    return _md(head, rows)
+    return markdown_table(head, rows)
 
 
 def paper_tables(runs: Sequence[Run]) -> list[tuple[PaperTable, str, str]]:
@@ -90,7 +90,7 @@ def runs_table(runs: Sequence[Run], paper: bool = False) -> str:
             reported = published(config)
             row += ["-", "-"] if reported is None else [f"{reported[1]:.2f}", f"{best['test_error'] - reported[1]:+.2f}"]
         rows.append(row)
-    return _md(head, rows)
+    return markdown_table(head, rows)
 
 
 def seed_table(runs: Sequence[Run], target: float | None = None) -> str:
@@ -113,4 +113,4 @@ def seed_table(runs: Sequence[Run], target: float | None = None) -> str:
         if target is not None:
             row.append(f"{sum(b <= target for b in bests)}/{len(bests)}")
         rows.append(row)
-    return _md(head, rows)
+    return markdown_table(head, rows)
