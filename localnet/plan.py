@@ -85,11 +85,12 @@ def largest_batch(rows: list[LayerPlan], batch: int, capacity: int) -> int:
 
 
 #: A numpy training step on one CPU thread takes about parameters x (FIXED + PER_EXAMPLE x batch)
-#: seconds: fitted to the full-size ImageNet-LC SDTP steps at batch 8 and 32 (docs/performance.md,
-#: "ImageNet LC at full size on the CPU"). The fixed part is the per-step work on weight-sized
-#: arrays (Adam, gradients, inverses); BP's is smaller, its per-example part about the same.
-CPU_SECONDS_FIXED = 4.4e-8
-CPU_SECONDS_PER_EXAMPLE = 3.5e-10
+#: seconds: fitted to the full-size ImageNet-LC SDTP steps at batch 8 and 128, as `localnet run`
+#: takes them (freed host memory kept for reuse; docs/performance.md, "ImageNet LC at full size
+#: on the CPU"). The fixed part is the per-step work on weight-sized arrays (Adam, gradients,
+#: inverses); BP's is smaller, its per-example part about the same.
+CPU_SECONDS_FIXED = 1.24e-8
+CPU_SECONDS_PER_EXAMPLE = 4.6e-10
 
 
 def cpu_speed_note(config: Any, input_shape: Sequence[int], reason: str) -> str:

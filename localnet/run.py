@@ -30,6 +30,7 @@ from .checkpoint import Checkpointer, write_atomic
 from .config import RunConfig, config_to_dict, dump_toml
 from .errors import ConfigError, Interrupted, LocalnetError
 from .guard import FiniteGuard, check_parameters
+from .host_memory import keep_freed_memory
 from .lock import LOCK_NAME, RunLock
 from .network import Network
 from .plan import build_checked, check_memory, cpu_speed_note
@@ -135,6 +136,8 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
     from .data.imagenet_spec import input_shape_of  # noqa: PLC0415
 
     backend = get_backend(config.backend, config.dtype)
+    if backend.name == "numpy":
+        keep_freed_memory()  # a step's large arrays reuse the last step's memory, not fresh pages
     if config.backend == "auto" and backend.name == "numpy":
         echo(cpu_speed_note(config, input_shape_of(config), resolve_auto(config.dtype)[1]))
     check_memory(config, input_shape_of(config), backend=backend.name)  # before any data

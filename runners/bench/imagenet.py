@@ -135,10 +135,17 @@ def main() -> None:
 @click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--batch", default=8, show_default=True)
 @click.option("--steps", default=3, show_default=True)
-def full(config: Path, batch: int, steps: int) -> None:
+@click.option("--keep-freed-memory/--default-malloc", default=True, show_default=True,
+              help="Keep freed host memory for reuse, as `localnet run` does (localnet.host_memory), "
+                   "or leave glibc's malloc as it is.")
+def full(config: Path, batch: int, steps: int, keep_freed_memory: bool) -> None:
     """Build CONFIG at 224 x 224, run STEPS steps, compare memory with plan."""
+    if keep_freed_memory:
+        from localnet.host_memory import keep_freed_memory as keep  # noqa: PLC0415
+
+        keep()
     with threadpool_limits(1):
-        click.echo(json.dumps(run_full(config, batch, steps)))
+        click.echo(json.dumps({**run_full(config, batch, steps), "keep_freed_memory": keep_freed_memory}))
 
 
 @main.command("torch")
