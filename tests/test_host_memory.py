@@ -11,6 +11,7 @@ import platform
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 # glibc's mallinfo2 (glibc >= 2.33) counts the bytes malloc holds in mmapped blocks (hblkhd).
@@ -81,3 +82,48 @@ def test_a_numpy_run_keeps_freed_memory(tmp_path, monkeypatch) -> None:
     config = load_config(config_path, ["backend=numpy"])
     run.run_experiment(config, str(tmp_path / "mnist"), tmp_path / "run", echo=lambda _: None)
     assert calls == [1]
+
+
+RUN = """
+import sys
+import localnet.run
+if sys.argv[1] == "default":
+    localnet.run.keep_freed_memory = lambda: False
+from localnet.cli import main
+main(sys.argv[2:])
+"""
+
+WIDE = """
+name = "wide"
+[data]
+dataset = "mnist"
+batch_size = 8
+[[layers]]
+type = "dense"
+units = 12000  # 784 x 12000 float32 = 37.6 MB: above malloc's largest mmap threshold
+[[layers]]
+type = "softmax"
+units = 10
+[rule]
+name = "sdtp"
+[train]
+epochs = 1
+"""
+
+
+@pytest.mark.slow
+@glibc
+def test_kept_memory_trains_bit_identically(tmp_path) -> None:
+    # A layer whose weight, gradient and Adam moments are each their own mmap by default.
+    from localnet.data.synthetic import write_synthetic_mnist
+
+    write_synthetic_mnist(tmp_path / "mnist", n_train=40, n_test=16)
+    (tmp_path / "wide.toml").write_text(WIDE)
+    params = {}
+    for mode in ("keep", "default"):
+        out = tmp_path / mode
+        subprocess.run([sys.executable, "-c", RUN, mode, "run", str(tmp_path / "wide.toml"), "--data-dir",
+                        str(tmp_path / "mnist"), "--out", str(out), "--threads", "1"], check=True, capture_output=True)
+        with np.load(out / "params.npz") as saved:
+            params[mode] = {key: saved[key].tobytes() for key in saved.files}
+    assert params["keep"] == params["default"]
