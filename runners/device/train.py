@@ -19,7 +19,7 @@ from .stages import ROOT, Options, memory
 MODELS = ROOT / "models"
 EPOCHS = 500  # the paper trains CIFAR-10 for 500 epochs
 #: --small: the ImageNet-LC net on 96 px crops with narrow layers at batch 8 (the full net
-#: takes about 23 s a step of 128 on one CPU thread)
+#: takes about 19 s a step of 128 on one CPU thread)
 SMALL_IMAGENET = ("data.image_size=96", "data.batch_size=8", "layers.0.channels=4", "layers.1.channels=4",
                   "layers.2.channels=6", "layers.3.channels=6", "layers.4.channels=8", "layers.5.channels=8",
                   "layers.6.channels=8")
