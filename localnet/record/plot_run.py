@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import LocalnetError
-from ..schedule import ERROR_FEEDBACK, SCHEDULES, StepPlan, learns_from_labels
+from ..schedule import ERROR_FEEDBACK, SCHEDULES, StepPlan, learns_from_labels, trains_inverses
 from .store import STORE_NAME
 
 #: Files of which a run directory has at least one (what `localnet run` writes first).
@@ -179,9 +179,8 @@ class Run:
 
 
 def _kind(plan: StepPlan) -> str:
-    names = {phase.name for phase in plan}
-    if "inverse" in names and not learns_from_labels(plan):
+    if trains_inverses(plan) and not learns_from_labels(plan):
         return "inverse"
-    if "inverse" not in names and learns_from_labels(plan):
+    if not trains_inverses(plan) and learns_from_labels(plan):
         return "forward"
     return "+".join(phase.name for phase in plan)

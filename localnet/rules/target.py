@@ -18,8 +18,10 @@ and trains on local losses only (Bartunov et al. 2018, section 2.1.2 and Algorit
 Squared errors are summed over units and averaged over the batch (Lee et al.'s `mse`), so
 their gradients are 2 (h - t) / B; options `local_loss` (hidden layers) and `inverse_loss`
 change that reduction ("mean": over units too, TF's reduce_mean; "sum").
-Inverses train during "inverse" phases (the forward sweep), forward weights during
-"target" phases; the schedule orders the two. A layer that declares an exact inverse
+Inverses train during "inverse" phases (the forward sweep) or, in the parallel schedule's
+default order, in the "target_inverse" phase right after the layer has computed its target
+with the inverse as it was at the forward pass (Algorithm 1); forward weights train during
+"target" and "target_inverse" phases. The schedule orders the two. A layer that declares an exact inverse
 (`Layer.inverse`, e.g. flatten) uses it instead of a learned one: t_{l-1} = f_l^{-1}(t_l);
 a layer above the first with neither weights nor an exact inverse cannot pass targets on,
 and the builder refuses it.
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..messages import Channel, Message
-from ..schedule import SCHEDULES, StepPlan
+from ..schedule import PARALLEL_ORDERS, SCHEDULES, TARGET_INVERSE, StepPlan
 from ..seeding import glorot_uniform
 from .base import LayerInfo, Rule, StateInit, label_delta
 from .contract import FORWARD, NOTHING, LocalView, ParamGroup, Reply, RuleState
@@ -47,7 +49,10 @@ REDUCTIONS = ("batch_mean", "mean", "sum")
 class TargetOptions:
     """Options every TP rule has.
 
-    schedule: "parallel" or "alternating"; sigma: std of the inverse-training noise;
+    schedule: "parallel" or "alternating"; parallel_order: in a parallel step, whether the
+    targets come from the inverses as they were at the forward pass and the inverse and
+    forward steps follow ("targets_first", the paper's Algorithm 1) or the inverses are
+    updated first and the targets use the updated ones ("inverse_first"); sigma: std of the inverse-training noise;
     noise: "preserving" (reconstruct the corrupted input) or "denoising" (the clean one);
     inverse_activation: the inverse's nonlinearity (tanh in the paper; identity for tests);
     local_loss, inverse_loss: the reduction of the squared errors in the hidden layers'
@@ -58,6 +63,7 @@ class TargetOptions:
     """
 
     schedule: str = "alternating"
+    parallel_order: str = "targets_first"
     sigma: float = 0.1
     noise: str = "denoising"
     inverse_activation: str = "tanh"
@@ -67,6 +73,8 @@ class TargetOptions:
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.parallel_order not in PARALLEL_ORDERS:
+            raise ValueError(f"parallel_order must be one of {', '.join(PARALLEL_ORDERS)}, got {self.parallel_order!r}")
         if self.noise not in NOISE_MODES:
             raise ValueError(f"noise must be one of {', '.join(NOISE_MODES)}, got {self.noise!r}")
         if not self.sigma >= 0:
@@ -103,6 +111,8 @@ class TargetRule(Rule):
     output_inverse: ClassVar[bool] = True
 
     def passes(self) -> tuple[StepPlan, ...]:
+        if self.options.schedule == "parallel":
+            return PARALLEL_ORDERS[self.options.parallel_order]
         return SCHEDULES[self.options.schedule]
 
     def channels(self, layers: Sequence[LayerInfo]) -> list[Channel]:
@@ -183,11 +193,17 @@ class TargetRule(Rule):
     def handle(self, view: LocalView, message: Message) -> Reply:
         layer = view.layer
         if view.role == "output":
-            target = self.output_target(view, message.payload) if "target" in view.sends else []
-            return Reply(tuple(target), {"forward": layer.weight_grads(view.x, label_delta(view, message))})
-        out = (("target", self.propagate(view, message.payload)),) if "target" in view.sends else ()
-        d = loss_gradient(2 * (view.h - message.payload), self.options.local_loss) * layer.derivative(view.a, view.h)
-        return Reply(out, {"forward": layer.weight_grads(view.x, d)})
+            out = tuple(self.output_target(view, message.payload)) if "target" in view.sends else ()
+            grads = {"forward": layer.weight_grads(view.x, label_delta(view, message))}
+        else:
+            out = (("target", self.propagate(view, message.payload)),) if "target" in view.sends else ()
+            d = loss_gradient(2 * (view.h - message.payload), self.options.local_loss) * layer.derivative(view.a, view.h)
+            grads = {"forward": layer.weight_grads(view.x, d)}
+        if message.phase == TARGET_INVERSE.name and "inverse" in view.state.learned:
+            # Algorithm 1: the target above was computed with V, c as at the forward pass;
+            # the node applies both groups' steps only after this handler returns.
+            grads["inverse"] = self.inverse_grads(view)
+        return Reply(out, grads)
 
     def propagate(self, view: LocalView, target: Any) -> Any:
         """t_{l-1} from t_l at a hidden layer: difference target propagation through the

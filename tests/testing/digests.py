@@ -33,6 +33,17 @@ def overrides(limit_train: int) -> list[str]:
     return ["train.epochs=1", "train.eval_train=false", "data.limit_test=100", f"data.limit_train={limit_train}"]
 
 
+def then(config_path: Path) -> list[str]:
+    """Overrides that restore, by name, the conventions in force when the table was made and
+    since changed in the shipped configs: the parallel schedule's inverse-first order, and
+    DTP's per-example penultimate step."""
+    import tomllib
+
+    rule = tomllib.loads(config_path.read_text()).get("rule", {})
+    extra = ['rule.parallel_order="inverse_first"'] if rule.get("schedule") == "parallel" else []
+    return extra + (['rule.alpha_gradient="per_example"'] if rule.get("name") == "dtp" else [])
+
+
 def digest(config_path: Path, limit_train: int) -> str:
     """SHA-256 (hex) of the parameters after one epoch of `config_path` on the shipped MNIST."""
     from localnet.backend import get_backend
@@ -42,7 +53,7 @@ def digest(config_path: Path, limit_train: int) -> str:
     from localnet.threads import limit_threads
     from localnet.train import Trainer
 
-    config = load_config(config_path, overrides(limit_train))
+    config = load_config(config_path, overrides(limit_train) + then(config_path))
     backend = get_backend("numpy", config.dtype)
     arrays, dataset = load_data(config, None)
     network = build_network(config, backend, dataset.input_shape, dataset.num_classes)
