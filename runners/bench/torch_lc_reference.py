@@ -17,11 +17,12 @@ Rules (Adam on everything, as localnet):
 * ``bp``: autograd.
 * ``fa``: autograd through :class:`FeedbackMatmul`, whose backward sends
   the error down through a fixed random B (W's shape) instead of W.
-* ``sdtp``: one parallel step of simplified difference target propagation, by hand, no
-  autograd: a forward sweep in which every layer above the first trains its inverse
-  g(h) = tanh(V^T h + c) on ||g(f(x + noise)) - x||^2 (de-noising, summed over units and
-  averaged over the batch), then targets top-down, t_{l-1} = x + g(t) - g(h) (the output's
-  from the one-hot labels), and each hidden layer's step on ||h - t||^2.
+* ``sdtp``: one parallel step of simplified difference target propagation (Algorithm 1), by
+  hand, no autograd: a forward sweep in which every layer above the first computes the
+  gradient of its inverse g(h) = tanh(V^T h + c) on ||g(f(x + noise)) - x||^2 (de-noising,
+  summed over units and averaged over the batch), then targets top-down with the inverses
+  as they were, t_{l-1} = x + g(t) - g(h) (the output's from the one-hot labels), then the
+  inverse step and each layer's step on ||h - t||^2 (hidden) or the task loss (output).
 """
 
 from __future__ import annotations
@@ -212,8 +213,6 @@ class LCTrainer:
             hs.append(h)
         probs, onehot = hs[-1], F.one_hot(y, hs[-1].shape[1]).to(x.dtype)
         loss = -(onehot * torch.log(probs + torch.finfo(x.dtype).tiny)).sum() / batch
-        if self.inverse_optimizer is not None:
-            self.inverse_optimizer.step()
         grads: list[Tensor] = []
         top = self.layers[-1]
         target = xs[-1] + (self.inverse(top, onehot) - self.inverse(top, probs))
@@ -229,6 +228,8 @@ class LCTrainer:
                 target = xs[i] + (self.inverse(layer, target) - self.inverse(layer, h))
         for p, g in zip(self.params, grads[::-1]):  # grads were gathered top-down, b before W
             p.grad = g
+        if self.inverse_optimizer is not None:  # Algorithm 1: after the targets
+            self.inverse_optimizer.step()
         self.optimizer.step()
         return loss
 

@@ -53,6 +53,7 @@ EPOCHS = {"mnist_lc": 20, "cifar_fc": 5, "cifar_lc": 5}
 # Where the measurements behind the non-Table-5 values below are written up.
 LC_INPUTS = 'docs/notes/mnist_lc.md, "Inputs and batch size (BP and FA)"'
 LC_INVERSE = 'docs/notes/mnist_lc.md, "The inverse learning rate on MNIST-LC"'
+ORDER = 'parallel_order = "targets_first"  # Algorithm 1: targets, then inverse and forward steps (docs/design.md, "Schedules")'
 PENULTIMATE = 'docs/notes/target_propagation.md, "DTP\'s penultimate step"'
 # Input scaling where a run measured it better than "unit", and the note that shows it.
 NORMALIZE = {("mnist_lc", "bp"): ("standardize", LC_INPUTS), ("mnist_lc", "fa"): ("standardize", LC_INPUTS)}
@@ -110,7 +111,8 @@ def write(net: str, variant: str, out: Path) -> Path:
     lines += ["", layer_tables(net, convnet), "", "[rule]", f'name = "{"bp" if convnet else rule}"']
     if rule in ("dtp", "sdtp", "aosdtp"):
         index = {"dtp_parallel": 0, "dtp_alternating": 1, "sdtp_parallel": 2, "sdtp_alternating": 3}[column]
-        lines += [f'schedule = "{schedule}"', f"sigma = {SIGMA[net][index]}  # Table 5",
+        lines += [f'schedule = "{schedule}"', *([ORDER] if schedule == "parallel" else []),
+                  f"sigma = {SIGMA[net][index]}  # Table 5",
                   f'noise = "{"preserving" if rule == "dtp" else "denoising"}"  # paper appendix 5.1']
         if rule == "dtp":
             lines += [f"alpha = {ALPHA[net][index]}  # Table 5",

@@ -28,6 +28,7 @@ INVERSE = {"dtp_parallel": (0.000234, 0.999, 1e-6), "dtp_alternating": (0.000064
 ALPHA = {"dtp_parallel": 0.163359, "dtp_alternating": 0.03706}
 SIGMA = {"dtp_parallel": 0.192835, "dtp_alternating": 0.097217, "sdtp_parallel": 0.168522}
 # Where the measurement behind DTP's per-example penultimate gradient is written up (MNIST-FC).
+ORDER = 'parallel_order = "targets_first"  # Algorithm 1: targets, then inverse and forward steps (docs/design.md, "Schedules")'
 PENULTIMATE = 'docs/notes/target_propagation.md, "DTP\'s penultimate step"'
 # file variant -> (rule, schedule, Table 5 column used, why that column)
 VARIANTS = {
@@ -70,7 +71,7 @@ def config_text(variant: str) -> str:
              'flip = "horizontal"  # the paper names no ImageNet augmentation; the usual recipe',
              "", layer_tables(variant == "bp_convnet"), "", "[rule]", f'name = "{rule}"']
     if rule in ("dtp", "sdtp", "aosdtp"):
-        lines += [f'schedule = "{schedule}"', f"sigma = {SIGMA[column]}  # Table 5",
+        lines += [f'schedule = "{schedule}"', *([ORDER] if schedule == "parallel" else []), f"sigma = {SIGMA[column]}  # Table 5",
                   f'noise = "{"preserving" if rule == "dtp" else "denoising"}"  # paper appendix 5.1']
         if rule == "dtp":
             lines += [f"alpha = {ALPHA[column]}  # Table 5",

@@ -34,7 +34,7 @@ def test_layout_and_attributes(tmp_path):
     group = root["layer2"]
     assert group.attrs["out_shape"] == [12] and group.attrs["role"] == "hidden"
     assert np.array_equal(group["step"][:], [0, 2, 4]) and np.array_equal(group["epoch"][:], [1, 1, 2])
-    assert list(group["phase"][:]) == ["inverse+target"] * 3
+    assert list(group["phase"][:]) == ["forward+target_inverse"] * 3
     assert np.array_equal(group["example"][:], attrs["examples"])
     forward = group["forward"]
     assert forward.shape == (3, 8, 12) and forward.chunks == (2, 8, 12) and forward.dtype == np.float32

@@ -108,15 +108,16 @@ def test_inverse_losses_match_autograd(backend64, rule, noise, sigma, reduction,
 def test_aosdtp_penultimate_target_is_the_difference_through_the_output_inverse(backend64, hidden, inputs, classes,
                                                                                batch, seed):
     """t_{L-1} = h_{L-1} + g([labels, z]) - g([o, z]), g(u) = tanh(u V^T + c) over the
-    concatenated [classes, aux] input and z = tanh(h_{L-1} A + a), written out in torch."""
+    concatenated [classes, aux] input and z = tanh(h_{L-1} A + a), written out in torch, with
+    the output inverse's V, c as they were at the forward pass (the parallel step, Algorithm 1)."""
     net = build(backend64, "aosdtp", hidden, inputs, classes, seed, schedule="parallel")
     x, _, onehot = random_batch(seed, batch, inputs, classes)
     x, onehot = backend64.to_device(x), backend64.to_device(onehot)
     seen = {}
     net.engine.add_tap(lambda m: seen.__setitem__(m.dst, m.payload) if m.kind == "target" else None)
-    net.step(0, x, onehot)
     out = net.output
-    f = {k: t(v) for k, v in out.state.arrays.items()}
+    f = {k: t(v) for k, v in out.state.arrays.items()}  # copies, taken before the step
+    net.step(0, x, onehot)
     z = torch.tanh(t(out.x) @ f["A"] + f["a"])
 
     def g(o):

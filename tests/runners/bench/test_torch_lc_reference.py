@@ -38,10 +38,10 @@ type = "softmax"
 units = 3
 """
 RULE = {"bp": '[rule]\nname = "bp"\n', "fa": '[rule]\nname = "fa"\n',
-        # sigma 0: no noise, so both sides see the same numbers; inverse lr ~0: the target
-        # phase uses the inverses as they were, on both sides
+        # sigma 0: no noise, so both sides see the same numbers; a real inverse rate, so the
+        # steps after the first show that both compute targets before the inverse step
         "sdtp": '[rule]\nname = "sdtp"\nschedule = "parallel"\nsigma = 0.0\n'
-                '[inverse_optim]\nlr = 1e-300\nbeta1 = 0.9\nbeta2 = 0.999\neps = 1e-6\n'}
+                '[inverse_optim]\nlr = 1e-2\nbeta1 = 0.9\nbeta2 = 0.999\neps = 1e-6\n'}
 
 
 def write_config(tmp_path, rule):
