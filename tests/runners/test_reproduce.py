@@ -34,19 +34,38 @@ def test_a_grid_runs_and_reports_against_the_paper(tmp_path, grid):
     bp = next(line for line in report.splitlines() if line.startswith("| BP |"))
     fa = next(line for line in report.splitlines() if line.startswith("| FA |"))
     assert "| 2 | 1 | 1.48 |" in bp and "| 2 | 1 | 1.85 |" in fa  # 2 epochs, 1 run, the paper's number
-    assert said[0] == "2 run(s) to train, runner local"
+    assert said[0] == "2 run(s) to train, runner local: mnist_fc_bp-s0, mnist_fc_fa-s0"
+    assert [line.split("] ")[0] for line in said[1:]] == ["[1/2", "[2/2"]  # progress, in finishing order
+    assert sorted(line.split("] ")[1] for line in said[1:]) == ["done: mnist_fc_bp-s0", "done: mnist_fc_fa-s0"]
     said.clear()
     reproduce("mnist_fc", out, [0], 2, jobs=2, data_dir=str(data), models=models, echo=said.append)
     assert said == []  # finished runs are not run again
 
 
+def test_finished_runs_are_archived_as_they_finish(tmp_path, grid):
+    models, data = grid
+    out, archive = tmp_path / "out", tmp_path / "docs" / "runs"
+    said: list[str] = []
+    reproduce("mnist_fc", out, [0], 1, jobs=1, data_dir=str(data), models=models, echo=said.append, archive_to=archive)
+    assert sorted(p.name for p in archive.iterdir()) == ["mnist_fc_bp-s0", "mnist_fc_fa-s0"]
+    for name in ("mnist_fc_bp-s0", "mnist_fc_fa-s0"):
+        assert sorted(p.name for p in (archive / name).iterdir()) == ["config.toml", "metrics.jsonl", "summary.json"]
+        assert (archive / name / "metrics.jsonl").read_bytes() == (out / name / "metrics.jsonl").read_bytes()
+    assert said[1].startswith("[1/2] done: mnist_fc_bp-s0, archived in ")
+
+
 def test_grid_and_rule_selection_errors_name_the_choices(grid):
     models, _ = grid
     assert [p.stem for p in grid_configs("mnist_fc", ["bp"], models)] == ["mnist_fc_bp"]
+    (models / "mnist_fc_dtp_parallel.toml").write_text("not read")
+    (models / "mnist_fc_dtp_alternating.toml").write_text("not read")
+    assert [p.stem for p in grid_configs("mnist_fc", ["dtp_parallel", "fa"], models)] == ["mnist_fc_dtp_parallel",
+                                                                                        "mnist_fc_fa"]
     with pytest.raises(ConfigError, match="unknown grid 'mnist'"):
         grid_configs("mnist", None, models)
-    with pytest.raises(ConfigError, match="no mnist_fc config for dtp; this grid has bp, fa"):
-        grid_configs("mnist_fc", ["bp", "dtp"], models)
+    with pytest.raises(ConfigError, match="no mnist_fc config for sdtp; this grid has bp, dtp, fa "
+                                          r"\(or one config: bp, dtp_alternating, dtp_parallel, fa\)"):
+        grid_configs("mnist_fc", ["bp", "sdtp"], models)
     with pytest.raises(ConfigError, match="no mnist_lc_"):
         grid_configs("mnist_lc", None, models)
 
