@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import tomllib
@@ -9,7 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import LocalnetError
+from ..config import config_to_dict, parse_config
+from ..errors import ConfigError, LocalnetError
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,12 @@ def _collect(path: Path, sweep: Path | None) -> list[Run]:
 
 
 def seed_key(config: dict[str, Any]) -> str:
-    """What identifies a run's setting apart from its seed: the resolved config, seed removed."""
+    """What identifies a run's setting apart from its seed: the resolved config, seed removed,
+    with every option it does not state at today's default (so a run saved before an option
+    existed groups with today's runs of the same setting). A config that no longer parses is
+    compared as saved."""
+    with contextlib.suppress(ConfigError):  # an old or foreign config: compare it as saved
+        config = config_to_dict(parse_config(config))
     return json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True, default=str)
 
 

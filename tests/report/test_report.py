@@ -141,3 +141,16 @@ def test_a_halving_sweep_command_gives_back_its_rungs():
     assert "--after 2 --eta 3 --epochs 50" in text
     after, eta = (int(text.split(flag)[1].split()[0]) for flag in ("--after ", "--eta "))
     assert [asdict(r) for r in halving_rungs(27, after, eta, 50)] == rungs
+
+
+def test_seed_key_fills_options_a_config_does_not_state():
+    """A run saved before an option existed groups with today's runs of the same setting;
+    a different value of that option, or another seed only, is told apart correctly."""
+    from localnet.report.runs import seed_key
+
+    base = {"name": "x", "seed": 0, "layers": [{"type": "dense", "units": 4}, {"type": "softmax", "units": 10}],
+            "rule": {"name": "dtp", "schedule": "alternating"}}
+    stated = {**base, "seed": 1, "rule": {**base["rule"], "parallel_order": "targets_first"}}
+    other = {**base, "rule": {**base["rule"], "parallel_order": "inverse_first"}}
+    assert seed_key(base) == seed_key(stated) != seed_key(other)
+    assert seed_key({"not": "a config"}) == seed_key({"not": "a config", "seed": 3})
