@@ -110,6 +110,10 @@ class TrainConfig:
 
     epochs: int = 30
     eval_train: bool = True  # clean pass over the training set after each epoch for train error
+    # Examples of that pass: a fixed subset drawn once from the seed (train error is an
+    # estimate; test error always uses the whole test set), or "all". Training is the same
+    # either way, bit for bit. int >= 1 or "all" (docs/design.md, "Train error").
+    eval_train_examples: Any = 10000
     checkpoint_every: int = 1000  # steps between mid-epoch checkpoints (0: only at epoch ends)
     keep_checkpoints: int = 2  # newest checkpoints kept in the run directory
 
@@ -120,6 +124,9 @@ class TrainConfig:
             raise ValueError(f"checkpoint_every must be >= 0 (0: only at epoch ends), got {self.checkpoint_every}")
         if self.keep_checkpoints < 1:
             raise ValueError(f"keep_checkpoints must be >= 1, got {self.keep_checkpoints}")
+        examples = self.eval_train_examples
+        if examples != "all" and (not isinstance(examples, int) or isinstance(examples, bool) or examples < 1):
+            raise ValueError(f'eval_train_examples must be an integer >= 1 or "all", got {examples!r}')
 
 
 @dataclass(frozen=True)

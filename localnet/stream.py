@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .data.imagenet import ShardLoader, normalize_on_device
 from .data.imagenet_spec import input_shape_of
 from .errors import DataError
 from .staging import staged
-from .train import Position, Stopped, Trainer
+from .train import Position, Stopped, Trainer, train_error_rows
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,17 @@ class StreamTrainer(Trainer):
         ahead of the step that trains on them."""
         return staged(self.backend, x.batches(epoch, start_step=pos.batch_index, pass_index=number))
 
+    def train_error_set(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """The training loader's evaluation twin over the train-error subset (or all of it):
+        the subset's images in file order, centre crops."""
+        rows = train_error_rows(len(x), self.config.train.eval_train_examples, self.config.seed)
+        return (x.eval_twin(rows) if isinstance(x, EvaluableLoader) else x), y
+
     def evaluate_top(self, x: Any, y: Any) -> tuple[float, float, float]:
         """(mean cross-entropy, top-1 error %, top-5 error %) over the loader `x` in file
         order with centre crops (y is unused; a training loader is read through its
         evaluation twin: same split, centre crop, file order)."""
-        loader = x.eval_twin() if isinstance(x, EvaluableLoader) else x
+        loader = x.eval_twin(None) if isinstance(x, EvaluableLoader) else x
         sums = self.new_sums()
         batches = staged(self.backend, loader.batches(0))
         try:
@@ -99,11 +107,14 @@ class EvaluableLoader(ShardLoader):
     def __init__(self, root: str | Path, batch_size: int, seed: int = 0, **options: Any) -> None:
         super().__init__(root, batch_size, seed, **options)
         self.root = Path(root)
-        self._twin: ShardLoader | None = None
+        self._twins: dict[bytes | None, ShardLoader] = {}
 
-    def eval_twin(self) -> ShardLoader:
-        if self._twin is None:
-            self._twin = ShardLoader(self.root, self.batch_size, self.seed, crop=self.crop, train=False,
-                                     workers=self.workers)
-        return self._twin
+    def eval_twin(self, rows: np.ndarray | None) -> ShardLoader:
+        """The same split for evaluation (file order, centre crops), over `rows` (sorted image
+        indices) or every image."""
+        key = None if rows is None else rows.tobytes()
+        if key not in self._twins:
+            self._twins[key] = ShardLoader(self.root, self.batch_size, self.seed, crop=self.crop, train=False,
+                                           workers=self.workers, rows=rows)
+        return self._twins[key]
 

@@ -44,6 +44,16 @@ class EpochMetrics:
     test_top5_error: float = float("nan")
 
 
+def train_error_rows(n: int, examples: int | str, seed: int) -> np.ndarray | None:
+    """Sorted int64 indices of the fixed subset of the n training examples whose clean pass
+    gives the train error (`train.eval_train_examples`), or None for all of them. Drawn from
+    its own stream of the run's seed, so it is the same every epoch and on resume, and it
+    changes no other stream."""
+    if examples == "all" or int(examples) >= n:
+        return None
+    return np.sort(rng_for(seed, "train_error").choice(n, size=int(examples), replace=False)).astype(np.int64)
+
+
 class Stopped(Exception):
     """Training stopped between two steps because `Trainer.stop_requested` was set (a
     signal); the checkpoint of `position` has been written (when there is a hook)."""
@@ -193,6 +203,11 @@ class Trainer:
                 pos.augment_state = augment.bit_generator.state
                 yield xb, y[index]
 
+    def train_error_set(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """What the train-error pass evaluates: the training set, or its fixed subset."""
+        rows = train_error_rows(len(x), self.config.train.eval_train_examples, self.config.seed)
+        return (x, y) if rows is None else (x[rows], y[rows])
+
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(mean cross-entropy, error %) of the current network on (x, y); no learning."""
         return self.evaluate_top(x, y)[:2]
@@ -238,6 +253,7 @@ class Trainer:
         if self.config.data.normalize == "standardize":
             self.standardize_from(x_train)
         history = list(history or [])
+        x_error, y_error = self.train_error_set(x_train, y_train) if self.config.train.eval_train else (x_train, y_train)
         first = resume.epoch if resume is not None else 1
         passes = len(self.network.rule.passes())
         per_pass = -(-len(x_train) // self.config.data.batch_size)  # steps
@@ -255,7 +271,7 @@ class Trainer:
                 if bar is not None:
                     bar.close()
             try:
-                train = self.evaluate_top(x_train, y_train) if self.config.train.eval_train else (math.nan,) * 3
+                train = self.evaluate_top(x_error, y_error) if self.config.train.eval_train else (math.nan,) * 3
                 test_loss, test_error, test_top5 = self.evaluate_top(x_test, y_test)
             except Stopped:
                 if self.on_checkpoint is not None:

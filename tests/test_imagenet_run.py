@@ -132,3 +132,20 @@ def test_downsampled_imagenet_trains_in_memory_with_top5(tmp_path):
     (row,) = metrics(tmp_path / "run")
     assert 0.0 <= row["test_top5_error"] <= row["test_error"] <= 100.0
     assert 0.0 <= row["train_top5_error"] <= row["train_error"] <= 100.0
+
+
+def test_the_train_error_subset_reads_only_its_images_and_changes_no_parameter(prepared, tmp_path):
+    runs = {}
+    for name, examples in (("all", '"all"'), ("part", "5")):
+        out = tmp_path / name
+        result = CliRunner().invoke(main, ["run", CONFIG, *sets("train.epochs=1", "train.eval_train=true",
+                                                                f"train.eval_train_examples={examples}"),
+                                           "--data-dir", str(prepared), "--out", str(out), "--no-progress"])
+        assert result.exit_code == 0, result.output
+        runs[name] = (metrics(out), dict(np.load(out / "params.npz")))
+    (full,), params_full = runs["all"]
+    (part,), params_part = runs["part"]
+    assert all(np.array_equal(params_full[k], params_part[k]) for k in params_full)
+    assert (full["test_error"], full["test_loss"]) == (part["test_error"], part["test_loss"])
+    assert part["train_error"] * 5 / 100 == pytest.approx(round(part["train_error"] * 5 / 100))  # k of 5 images
+    assert full["train_error"] * 14 / 100 == pytest.approx(round(full["train_error"] * 14 / 100))  # k of 14

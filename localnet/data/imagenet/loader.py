@@ -60,12 +60,17 @@ class ShardLoader:
     root: OUT/<split> from `localnet data prepare imagenet`; crop: output side (<= S);
     train: shuffle, random crop and flip (else file order and centre crop);
     window: chunks whose images are shuffled together; workers: chunk-reading threads;
-    prefetch: batches assembled ahead of the consumer.
+    prefetch: batches assembled ahead of the consumer; rows: with train False, only these
+    sorted image indices, in that order (e.g. the train-error subset).
     """
 
     def __init__(self, root: str | Path, batch_size: int, seed: int = 0, *, crop: int = 224, train: bool = True,
-                 flip: bool = True, window: int = 4, workers: int = 2, prefetch: int = 4) -> None:
+                 flip: bool = True, window: int = 4, workers: int = 2, prefetch: int = 4,
+                 rows: np.ndarray | None = None) -> None:
         self.images, self.labels, self.manifest = open_split(root)
+        if rows is not None and train:
+            raise ValueError("rows selects images of an evaluation loader (train=False) only")
+        self.rows = rows
         self.size = int(self.images.shape[1])
         if not 1 <= crop <= self.size:
             raise ValueError(f"crop {crop} must be in 1..{self.size} (the prepared size)")
@@ -75,8 +80,8 @@ class ShardLoader:
         self.num_classes = len(self.manifest["classes"])
 
     def __len__(self) -> int:
-        """Images in the split."""
-        return len(self.labels)
+        """Images in the split (or in `rows`)."""
+        return len(self.labels) if self.rows is None else len(self.rows)
 
     def steps_per_epoch(self) -> int:
         """Batches per epoch (the last one may be smaller)."""
@@ -85,9 +90,9 @@ class ShardLoader:
     def order(self, epoch: int, pass_index: int = 0) -> np.ndarray:
         """int64 (N,) image indices of `epoch` in batch order (see the module docstring);
         pass_index > 0 gives the extra passes of a multi-pass schedule their own order."""
-        n, c = len(self), self.chunk
+        n, c = len(self.labels), self.chunk
         if not self.train:
-            return np.arange(n, dtype=np.int64)
+            return np.arange(n, dtype=np.int64) if self.rows is None else np.asarray(self.rows, dtype=np.int64)
         rng = rng_for(self.seed, "shards", *_stream(epoch, pass_index))
         chunks = rng.permutation(-(-n // c))
         parts = []
@@ -152,7 +157,7 @@ class ShardLoader:
 
     def _read_chunk(self, k: int) -> np.ndarray:
         """Images of chunk k: one whole-shard read."""
-        return np.asarray(self.images[k * self.chunk:min((k + 1) * self.chunk, len(self))])
+        return np.asarray(self.images[k * self.chunk:min((k + 1) * self.chunk, len(self.labels))])
 
     def _assemble(self, idx: np.ndarray, loaded: dict[int, Future[np.ndarray]], stream: tuple[str, ...],
                   step: int) -> tuple[np.ndarray, np.ndarray]:
