@@ -18,7 +18,7 @@ from localnet.train import train_error_rows
 def test_the_subset_is_fixed_sorted_and_seeded():
     rows = train_error_rows(100, 10, 0)
     assert rows is not None and rows.dtype == np.int64 and len(rows) == 10
-    assert np.array_equal(rows, np.unique(rows)) and 0 <= rows.min() and rows.max() < 100
+    assert np.array_equal(rows, np.unique(rows)) and rows.min() >= 0 and rows.max() < 100
     assert np.array_equal(rows, train_error_rows(100, 10, 0))
     assert not np.array_equal(rows, train_error_rows(100, 10, 1))
     assert train_error_rows(100, "all", 0) is None and train_error_rows(100, 100, 0) is None
