@@ -51,7 +51,11 @@ def _search_user_dir(root: Path, spec: DatasetSpec, source: str, fix: str) -> Pa
     # Report what is missing from the more complete of the two candidates.
     sub = root / spec.name
     best = min((root, sub), key=lambda d: len(missing_files(d, spec)) if d.is_dir() else 1 << 30)
-    missing = ", ".join(f.label for f in missing_files(best, spec))
+    absent = missing_files(best, spec)
+    labels = [f.label for f in absent]
+    if len(set(labels)) < len(labels):  # same name in several folders (ImageNet's manifests)
+        labels = [f"{f.folder}/{f.label}" if f.folder else f.label for f in absent]
+    missing = ", ".join(labels)
     if spec.archive is not None:
         missing += f" (or the archive {spec.archive.name})"
     raise DataError(
@@ -72,15 +76,12 @@ def resolve_data_dir(name: str, explicit: str | Path | None = None) -> Path:
     spec = get_spec(name)
     if explicit is not None and str(explicit) != "":
         root = Path(explicit)
-        fix = f"run `{spec.fetch_hint(root)}`, or copy the official {spec.title} files there"
+        fix = spec.get_hint(root)
         return _search_user_dir(root, spec, "--data-dir", fix)
     env = os.environ.get(ENV_VAR, "")
     if env:
         root = Path(env)
-        fix = (
-            f"run `{spec.fetch_hint(root)}`, copy the official {spec.title} files there, "
-            f"or unset {ENV_VAR}"
-        )
+        fix = f"{spec.get_hint(root)}; or unset {ENV_VAR}"
         return _search_user_dir(root, spec, f"${ENV_VAR}", fix)
     looked = []
     for candidate in (default_fetch_dir(name), shipped_data_dir(name)):
@@ -89,6 +90,5 @@ def resolve_data_dir(name: str, explicit: str | Path | None = None) -> Path:
         looked.append(str(candidate))
     raise DataError(
         f"{spec.title} files not found (--data-dir and ${ENV_VAR} not set; looked in "
-        f"{' and '.join(looked)}): run `{spec.fetch_hint()}`, or pass --data-dir DIR "
-        f"holding the official files"
+        f"{' and '.join(looked)}): {spec.get_hint()}"
     )

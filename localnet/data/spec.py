@@ -174,6 +174,15 @@ class DatasetSpec:
         cmd = f"localnet data fetch {self.name}"
         return f"{cmd} --data-dir {directory}" if directory is not None else cmd
 
+    def get_hint(self, directory: Path | str | None = None) -> str:
+        """How to get this dataset's files (into `directory` if given), for messages about
+        missing files: the fetch command where there is a mirror, else `obtain` (e.g.
+        ImageNet's `localnet data prepare imagenet`)."""
+        if not self.mirrors and self.obtain:
+            return self.obtain
+        where = "there" if directory is not None else "into a folder and pass --data-dir DIR"
+        return f"run `{self.fetch_hint(directory)}`, or copy the official {self.title} files {where}"
+
     def file_fix(self, directory: Path | str) -> str:
         """Advice appended to errors about one bad file of this dataset in `directory`."""
         if not self.mirrors:
