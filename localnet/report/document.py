@@ -9,6 +9,7 @@ from pathlib import Path
 from .figures import curves, search_spread
 from .paper import source, tables
 from .runs import Run
+from .scaling import claims_table, scaling_figure, scaling_table
 from .sweeps import describe
 from .tables import cell_runs, paper_table, runs_table
 
@@ -44,6 +45,15 @@ def build(runs: Sequence[Run], command: str, figures: Path | None = None, out: P
                 in_tables.update(r.path for r in cell_runs(runs, table, net, method))
         if figures is not None:
             parts.append(_link(curves(runs, table, figures / f"curves_{table.key}.png"), out))
+    parts.append("## Scaling: each rule against BP, from MNIST to ImageNet\n")
+    parts.append("Each rule's best test error (ImageNet: top-1) minus BP's on the same network and data, in "
+                 "percentage points, ours (with the epochs our run trained) beside the paper's (500 epochs). "
+                 "The paper's question is whether these gaps grow with the task.\n")
+    parts.append(scaling_table(runs) + "\n")
+    if figures is not None:
+        parts.append(_link(scaling_figure(runs, figures / "scaling.png"), out))
+    parts.append("### The paper's claims, checked\n")
+    parts.append(claims_table(runs) + "\n")
     sweeps = sorted({r.sweep for r in runs if r.sweep is not None})
     if sweeps:
         parts.append("## Random search: best test error per trial (the paper's Fig. 5)\n")
