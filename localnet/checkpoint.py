@@ -25,6 +25,7 @@ from .errors import LocalnetError
 from .guard import DivergenceError
 from .network import Network
 from .train import EpochMetrics, Position
+from .writes import write_atomic, writing
 
 FOLDER = "checkpoints"
 
@@ -102,15 +103,28 @@ def restore_network(network: Network, state: dict[str, np.ndarray]) -> None:
         rng.bit_generator.state = rng_state
 
 
-def write_atomic(path: Path, write: Callable[[Any], None]) -> None:
-    """Write `path` through a temporary file `.NAME.tmp` in its folder (fsync, then rename):
-    a reader (or a killed run) sees the old file or the new one, never half of it."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+def save_params(network: Network, path: Path) -> None:
+    """All parameters (forward and feedback) as host arrays in an npz, keys "layerN/W" etc."""
+    backend = network.backend
+    arrays = {k: backend.to_host(v) for k, v in network.parameters().items()}
+    write_atomic(path, lambda handle: np.savez(handle, **arrays))  # type: ignore[arg-type]  # numpy's stub, as below
+
+
+def checkpoint_bytes(network: Network) -> int:
+    """Bytes of one checkpoint's arrays (parameters, rule state and Adam state), counted
+    without copying them to the host; the npz adds a few KiB of headers and history."""
+    total = sum(int(value.nbytes) for value in network.parameters().values())
+    for node in network.nodes:
+        for _, opt in node.optimizers():
+            total += sum(int(value.nbytes) for value in opt.state().values())
+    return total
+
+
+def run_disk_bytes(network: Network, keep: int) -> int:
+    """What a run directory of `network` grows to: `keep` checkpoints plus the one being
+    written (its temporary file exists before the oldest is removed) and params.npz."""
+    params = sum(int(value.nbytes) for value in network.parameters().values())
+    return (keep + 1) * checkpoint_bytes(network) + params
 
 
 class Checkpointer:
@@ -145,7 +159,8 @@ class Checkpointer:
         return any(self.folder.glob("ckpt-*.npz"))
 
     def save(self, position: Position) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        with writing(self.folder):
+            self.folder.mkdir(parents=True, exist_ok=True)
         state = network_state(self.network)
         for key, value in state.items():
             if key.startswith("param/") and not np.isfinite(value).all():

@@ -64,7 +64,8 @@ set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Directory with the dataset files (else $LOCALNET_DATA, the user cache, the repo's data/).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create (default: runs/NAME-TIMESTAMP).")
-@click.option("--force", is_flag=True, help="Allow --out to be a directory that already holds a run.")
+@click.option("--force", is_flag=True, help="Allow --out to be a directory that already holds a run, and start even when its "
+              "file system looks too full for the run's checkpoints.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show each epoch's progress on stderr: a bar on a terminal, else a line every 10%.")
 @record_options

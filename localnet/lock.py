@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from .errors import LocalnetError
+from .writes import writing
 
 try:
     import fcntl
@@ -49,7 +50,8 @@ class RunLock:
         if fcntl is None:  # pragma: no cover - not POSIX
             return self._enter_exclusive()
         while True:
-            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+            with writing(self.path):  # O_NOFOLLOW: a planted symlink cannot redirect the pid write
+                fd = os.open(self.path, os.O_CREAT | os.O_RDWR | getattr(os, "O_NOFOLLOW", 0), 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -62,8 +64,13 @@ class RunLock:
             if not same:  # its previous holder removed the file while we opened it: lock the new one
                 os.close(fd)
                 continue
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            try:
+                with writing(self.path):
+                    os.ftruncate(fd, 0)
+                    os.write(fd, f"{os.getpid()}\n".encode())
+            except BaseException:
+                os.close(fd)  # the lock goes with it
+                raise
             self._fd = fd
             return self
 

@@ -10,6 +10,7 @@ signal stops at once (the newest periodic checkpoint stays).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -26,7 +27,7 @@ import numpy as np
 
 from . import __version__
 from .backend import get_backend, resolve_auto
-from .checkpoint import Checkpointer, write_atomic
+from .checkpoint import Checkpointer, run_disk_bytes, save_params
 from .config import RunConfig, config_to_dict, dump_toml
 from .errors import ConfigError, Interrupted, LocalnetError
 from .guard import FiniteGuard, check_parameters
@@ -36,6 +37,7 @@ from .network import Network
 from .plan import build_checked, check_memory, cpu_speed_note
 from .threads import describe_threads, limit_threads, resolve_threads
 from .train import EpochMetrics, Stopped, Trainer
+from .writes import WriteError, append_line, check_space, make_dirs, write_atomic, writing
 
 
 class RunComplete(LocalnetError):
@@ -57,8 +59,7 @@ def prepare_run_dir(path: Path, force: bool) -> Path:
     if path.is_dir() and any(p.name != LOCK_NAME for p in path.iterdir()) and not force:
         raise LocalnetError(f"run directory {path} already holds a run: choose another --out, "
                             "or pass --force to overwrite it")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return make_dirs(path)
 
 
 def load_data(config: RunConfig, data_dir: str | None) -> tuple[tuple[np.ndarray, ...], Any]:
@@ -79,13 +80,6 @@ def load_data(config: RunConfig, data_dir: str | None) -> tuple[tuple[np.ndarray
                           f"examples in the data: use a batch_size <= {n_train}")
     arrays = (dataset.x_train[:n_train], dataset.y_train[:n_train], dataset.x_test[:n_test], dataset.y_test[:n_test])
     return arrays, dataset
-
-
-def save_params(network: Network, path: Path) -> None:
-    """All parameters (forward and feedback) as host arrays in an npz, keys "layerN/W" etc."""
-    backend = network.backend
-    arrays = {k: backend.to_host(v) for k, v in network.parameters().items()}
-    write_atomic(path, lambda handle: np.savez(handle, **arrays))  # type: ignore[arg-type]  # numpy's stub, as in checkpoint.py
 
 
 def summarize(history: list[EpochMetrics], config: RunConfig, network: Network) -> dict[str, Any]:
@@ -145,6 +139,9 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
     with limit_threads(threads):
         arrays, dataset = load_data(config, data_dir)
         network = build_checked(config, backend, dataset.input_shape, dataset.num_classes)
+        if not resume:  # a fresh run needs room for its checkpoints: refuse now, not hours in
+            check_space(out or default_run_dir(config), run_disk_bytes(network, config.train.keep_checkpoints),
+                        f"{config.train.keep_checkpoints} checkpoints and params.npz", force)
         run_dir = out if resume and out is not None else prepare_run_dir(out or default_run_dir(config), force)
         with RunLock(run_dir):
             resume_command = f"localnet run --resume {run_dir}" + (f" --data-dir {data_dir}" if data_dir else "")
@@ -249,8 +246,10 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
             (run_dir / name).unlink(missing_ok=True)
         write_atomic(run_dir / "config.toml", lambda h: h.write(dump_toml(config_to_dict(config)).encode()))
     # metrics.jsonl holds exactly the checkpoint's epochs, so a resumed log has no gaps or repeats.
-    (run_dir / "metrics.jsonl").write_text("".join(_json_row(row) + "\n" for row in history), encoding="utf-8")
-    metrics = (run_dir / "metrics.jsonl").open("a", encoding="utf-8")
+    log = run_dir / "metrics.jsonl"
+    write_atomic(log, lambda h: h.write("".join(_json_row(row) + "\n" for row in history).encode()))
+    with writing(log):
+        metrics = log.open("ab", buffering=0)  # unbuffered: a line is on disk or cut off, never pending
     network.engine.add_tap(FiniteGuard(backend.xp))
     recorder = None
     if config.record.enabled:
@@ -270,8 +269,7 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
 
     def on_epoch(row: EpochMetrics) -> None:
         check_parameters(network.parameters(), backend.xp, trainer.step_count)
-        metrics.write(_json_row(row) + "\n")
-        metrics.flush()
+        append_line(metrics, log, _json_row(row))
         rate = "no steps left" if math.isnan(row.examples_per_second) else f"{row.examples_per_second:,.0f} ex/s"
         part = (f"; resumed at {trainer.resumed_examples:,} of {epoch_examples:,} examples"
                 if trainer.resumed_examples else "")
@@ -288,7 +286,10 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
             history = trainer.fit(arrays, config.train.epochs, on_epoch, progress, position, history)
     except BaseException as err:
         if recorder is not None:
-            recorder.close(complete=False)  # what was flushed stays readable
+            # what was flushed stays readable; on a full disk this flush fails too, and the
+            # error being raised already says what to do
+            with contextlib.suppress(WriteError):
+                recorder.close(complete=False)
         if isinstance(err, Stopped):
             name = signal.Signals(received[0]).name if received else "a stop request"
             raise Interrupted(f"interrupted by {name}: checkpoint saved at step {err.position.step}; "
@@ -297,13 +298,18 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
             when = "again, before the checkpoint of" if received else "at"
             raise Interrupted(f"interrupted {when} step {trainer.step_count}: continue from the newest checkpoint "
                               f"with: {resume_command}") from None
+        if isinstance(err, WriteError):
+            raise WriteError(f"{err}; then continue from the newest checkpoint with: {resume_command}") from None
         raise
-    if recorder is not None:
-        recorder.close(complete=True)
-    save_params(network, run_dir / "params.npz")
-    summary = summarize(history, config, network)
-    if recorder is not None:
-        summary["record"] = recorder.cost()
-    text = json.dumps(summary, indent=2) + "\n"
-    write_atomic(run_dir / "summary.json", lambda handle: handle.write(text.encode()))
+    try:
+        if recorder is not None:
+            recorder.close(complete=True)
+        save_params(network, run_dir / "params.npz")
+        summary = summarize(history, config, network)
+        if recorder is not None:
+            summary["record"] = recorder.cost()
+        text = json.dumps(summary, indent=2) + "\n"
+        write_atomic(run_dir / "summary.json", lambda handle: handle.write(text.encode()))
+    except WriteError as err:  # every epoch is checkpointed: resuming writes these files
+        raise WriteError(f"{err}; then finish the run with: {resume_command}") from None
     return summary, run_dir

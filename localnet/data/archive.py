@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DataError
+from ..writes import write_error
 from .idx import error_summary
 from .spec import DatasetSpec, FileSpec, find_archive, missing_files
 
@@ -83,10 +84,8 @@ def extract_files(
     try:
         tmp_dir = Path(tempfile.mkdtemp(dir=directory, prefix=f".{archive.name}.", suffix=".extract"))
     except OSError as err:
-        raise DataError(
-            f"cannot extract {archive} into {directory} ({error_summary(err)}): choose a writable "
-            f"--data-dir, or extract it there by hand (tar xzf {archive} -C {directory})"
-        ) from None
+        raise write_error(directory, err, "free some space or choose a writable --data-dir, or extract it there "
+                          f"by hand (tar xzf {archive} -C {directory})") from None
     try:  # the finally removes the temp folder on every path, Ctrl-C included
         staged: dict[str, Path] = {}
         try:
@@ -108,10 +107,7 @@ def extract_files(
                 f"({error_summary(err)}): {fix}"
             ) from None
         except OSError as err:
-            raise DataError(
-                f"cannot extract {archive} into {directory} ({error_summary(err)}): free some "
-                f"space or choose a writable --data-dir"
-            ) from None
+            raise write_error(directory, err, "free some space or choose a writable --data-dir") from None
         if missing := set(wanted) - set(staged):
             raise _lacking(spec, archive, list(missing), fix)
         written = []
@@ -121,9 +117,7 @@ def extract_files(
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(staged[name], target)
             except OSError as err:
-                raise DataError(
-                    f"cannot write {target} ({error_summary(err)}): choose a writable --data-dir"
-                ) from None
+                raise write_error(target, err, "free some space or choose a writable --data-dir") from None
             written.append(target)
         return written
     finally:

@@ -21,6 +21,7 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from ..errors import DataError
+from ..writes import write_error
 from .archive import extract_files
 from .checksum import md5_file
 from .idx import error_summary
@@ -62,10 +63,7 @@ def fetch_dataset(
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise DataError(
-            f"cannot create data dir {target_dir} ({error_summary(err)}): "
-            "choose a writable --data-dir"
-        ) from None
+        raise write_error(target_dir, err, "free some space or choose a writable --data-dir") from None
     say = log or (lambda line: None)
     written = []
     todo = []
@@ -126,10 +124,7 @@ def download_file(
                 dir=directory, prefix=f".{target.name}.", suffix=".part"
             )
         except OSError as err:
-            raise DataError(
-                f"cannot write to data dir {directory} ({error_summary(err)}): "
-                "choose a writable --data-dir"
-            ) from None
+            raise write_error(directory, err, "free some space or choose a writable --data-dir") from None
         tmp = Path(tmp_name)
         try:  # the finally removes the temp file on every path, Ctrl-C included
             try:
@@ -144,9 +139,7 @@ def download_file(
             try:
                 os.replace(tmp, target)
             except OSError as err:
-                raise DataError(
-                    f"cannot write {target} ({error_summary(err)}): choose a writable --data-dir"
-                ) from None
+                raise write_error(target, err, "free some space or choose a writable --data-dir") from None
             return target
         finally:
             tmp.unlink(missing_ok=True)  # no-op after a successful os.replace

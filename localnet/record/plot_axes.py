@@ -19,7 +19,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import AutoMinorLocator, FuncFormatter, MaxNLocator, NullFormatter
 from PIL import Image
 
-from ..errors import LocalnetError
+from ..writes import make_dirs, write_atomic
 
 #: Shading of a multi-pass schedule's passes: kind -> (colour, legend label).
 PASS_SHADES = {  # grey and yellow: apart from the run colours (C0 blue, C1 orange, ...)
@@ -128,9 +128,7 @@ def save(fig: Figure, path: Path) -> Path:
     fig.savefig(buffer, dpi=DPI, format="png")
     buffer.seek(0)
     image = Image.open(buffer).convert("RGB").quantize(256, Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        image.save(path, format="png", optimize=True)
-    except OSError as err:
-        raise LocalnetError(f"cannot write {path} ({err.strerror or err}): pass a writable --out directory") from None
+    fix = "free some space or pass a writable --out directory"
+    make_dirs(path.parent, fix)
+    write_atomic(path, lambda handle: image.save(handle, format="png", optimize=True), fix)
     return path

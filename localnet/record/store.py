@@ -31,10 +31,13 @@ from typing import Any
 import numpy as np
 import zarr
 
+from ..writes import writes_to, writing
 from ..zarr_nodes import array_at, attrs_of, group_at
 
 STORE_NAME = "record.zarr"
 COORDS = ("step", "epoch", "phase")
+#: what to do when the store cannot be written
+FIX = "free some space or choose another --out, or record less ([record] every, examples, layers)"
 CHUNK_BYTES = 16 * 2**20  # aim for chunks of at most this size (zarr's advice: ~1-100 MB)
 FORMAT = 1
 
@@ -96,6 +99,11 @@ class RecordWriter:
     def __init__(self, path: str | Path, attrs: Mapping[str, Any], layers: Mapping[str, Mapping[str, Any]],
                  examples: np.ndarray, chunk: int, dtype: Any) -> None:
         self.path = Path(path)
+        with writing(self.path, FIX):
+            self._create(attrs, layers, examples, chunk, dtype)
+
+    def _create(self, attrs: Mapping[str, Any], layers: Mapping[str, Mapping[str, Any]], examples: np.ndarray,
+                chunk: int, dtype: Any) -> None:
         self.chunk = chunk
         self.dtype = np.dtype(dtype)
         self.root = zarr.open_group(self.path, mode="w", zarr_format=3)
@@ -127,6 +135,11 @@ class RecordWriter:
         probe missing from later flushes reads NaN there, not stale values)."""
         self = cls.__new__(cls)
         self.path = Path(path)
+        with writing(self.path, FIX):
+            self._reopen(before_step)
+        return self
+
+    def _reopen(self, before_step: int) -> None:
         self.root = zarr.open_group(self.path, mode="r+", zarr_format=3)
         attrs = attrs_of(self.root)
         self.chunk, self.dtype = int(attrs["record"]["chunk"]), np.dtype(attrs["dtype"])
@@ -144,8 +157,8 @@ class RecordWriter:
                     array.resize((self.rows, *array.shape[1:]))
                 self.arrays[(name, key)] = array
         self.root.attrs.update({"rows": self.rows, "complete": False})
-        return self
 
+    @writes_to("path", FIX)
     def ensure(self, layer: str, probe: str, row_shape: tuple[int, ...]) -> None:
         """Create the array for (layer, probe) if needed, NaN for the rows already flushed.
 
@@ -165,6 +178,7 @@ class RecordWriter:
             attributes={"units": units, "description": description, "coordinates": "epoch phase"})
         self.arrays[(layer, probe)] = array
 
+    @writes_to("path", FIX)
     def append(self, coords: Mapping[str, np.ndarray], data: Mapping[tuple[str, str], np.ndarray]) -> None:
         """Append n rows: coords name -> (n,) host array, the same for every layer group;
         data (layer, probe) -> (n, *row_shape) host array. Probes without data get NaN rows."""
@@ -178,6 +192,7 @@ class RecordWriter:
         self.rows = start + n
         self.root.attrs["rows"] = self.rows  # last: a reader never trusts rows not yet written
 
+    @writes_to("path", FIX)
     def set_attrs(self, **attrs: Any) -> None:
         self.root.attrs.update(attrs)
 

@@ -48,6 +48,8 @@ def report(dirs: tuple[Path, ...], paper: bool, out: Path | None, figures: Path 
     if out is None:
         click.echo(text)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text.rstrip() + "\n", encoding="utf-8")
+        from ..writes import make_dirs, write_text_atomic  # noqa: PLC0415
+
+        make_dirs(out.parent, "choose a writable --out")
+        write_text_atomic(out, text.rstrip() + "\n", "free some space or choose a writable --out")
         click.echo(f"wrote {out}")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..writes import make_dirs, write_atomic
 from .paper import LABELS, METHODS, PaperTable, method_of, network_of
 from .runs import Run
 from .tables import NETS, best_run, cell_runs
@@ -23,9 +24,12 @@ def _pyplot():
 
 def _save(plt: Any, fig: Any, path: Path) -> Path:
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    fix = "free some space or choose a writable --figures folder"
+    make_dirs(path.parent, fix)
+    try:
+        write_atomic(path, lambda handle: fig.savefig(handle, dpi=90, format="png"), fix)
+    finally:
+        plt.close(fig)
     return path
 
 

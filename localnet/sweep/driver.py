@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..seeding import rng_for
+from ..writes import make_dirs, write_text_atomic
 from .runner import Runner, TrialJob
 from .space import Space, toml_literal
 from .trials import Trial, read_table, write_table
@@ -95,7 +96,7 @@ class Sweep:
              data_dir: str | None = None, echo: Callable[[str], None] = print) -> Sweep:
         """Create the sweep directory, or reopen it: a rerun must describe the same sweep (same
         config, space, plan and trials), and keeps every result already there."""
-        out.mkdir(parents=True, exist_ok=True)
+        make_dirs(out)
         keys = list(dict.fromkeys(k for t in trials for k in t.values))
         settings = {"plan": asdict(plan), "trials": [[t.name, t.seed, t.values] for t in trials]}
         saved = out / "sweep.json"
@@ -107,10 +108,10 @@ class Sweep:
                                   "rerun with the same arguments to resume it, or choose another --out")
             trials = [_restore(t, old_t) for t, old_t in zip(trials, read_table(out / "trials.csv")[0])]
         else:
-            (out / "config.toml").write_text(config_text, encoding="utf-8")
+            write_text_atomic(out / "config.toml", config_text)
             if space_text is not None:
-                (out / "space.toml").write_text(space_text, encoding="utf-8")
-            saved.write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8")
+                write_text_atomic(out / "space.toml", space_text)
+            write_text_atomic(saved, json.dumps(settings, indent=1) + "\n")  # last: it marks the sweep as laid out
         sweep = cls(out, plan, trials, keys, data_dir, echo)
         sweep.save()
         return sweep

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..config import config_to_dict, dump_toml, load_config
 from ..errors import ConfigError
+from ..writes import write_text_atomic
 from .driver import Rung, Sweep, SweepPlan, grid_trials, halving_rungs, random_trials
 from .grid import parse_seeds, parse_variant
 from .report import trials_markdown
@@ -61,5 +62,5 @@ def start_sweep(config: str, space_path: str | None, count: int, variants: Seque
          f"{threads} BLAS thread(s) per trial (python {sys.version_info.major}.{sys.version_info.minor})")
     finished = opened.run(backend)
     report = trials_markdown(finished, opened.keys)
-    (out / "report.md").write_text(report + "\n", encoding="utf-8")
+    write_text_atomic(out / "report.md", report + "\n")
     echo(report)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import LocalnetError
+from ..writes import write_text_atomic
 
 #: status values: pending (not started), running (started, not finished), done (trained to the
 #: sweep's full length), stopped (early-killed after a rung), failed (its process exited non-zero)
@@ -75,9 +75,7 @@ def write_table(path: Path, trials: list[Trial], keys: list[str], runs: Path) ->
     for t in trials:
         writer.writerow([t.index, t.name, t.seed, t.status, t.epochs, _num(t.best_test_error), _num(t.best_epoch),
                          _num(t.final_test_error), f"{runs.name}/{t.name}", *(t.values.get(k, "") for k in keys)])
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(buffer.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, buffer.getvalue())
 
 
 def read_table(path: Path) -> tuple[list[Trial], list[str]]:

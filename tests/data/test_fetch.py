@@ -12,7 +12,7 @@ import pytest
 
 from localnet.data import DATASETS, fetch_dataset, load_dataset, verify_dataset
 from localnet.data.synthetic import write_synthetic_mnist
-from localnet.errors import DataError
+from localnet.errors import DataError, WriteError
 
 UNREACHABLE = "http://127.0.0.1:9/"  # discard port: connection refused at once
 
@@ -150,6 +150,6 @@ def test_interrupted_download_leaves_nothing(tmp_path, mirror, monkeypatch):
 def test_fetch_unwritable_dir(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(DataError) as err:
+    with pytest.raises(WriteError) as err:  # a failed write, exit 74, like every other writer's
         fetch_dataset("mnist", blocker / "sub", mirrors=[UNREACHABLE])
     assert "\n" not in str(err.value) and str(blocker / "sub") in str(err.value)

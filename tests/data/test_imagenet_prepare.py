@@ -15,7 +15,7 @@ from data.imagenet_fixture import CLASSES, WNIDS_BY_ID, reference_pixels, write_
 
 from localnet.data.imagenet import open_split, prepare_imagenet
 from localnet.data.imagenet.decode import decode_resized
-from localnet.errors import DataError
+from localnet.errors import DataError, WriteError
 
 SIZE = 24
 
@@ -179,5 +179,5 @@ def test_truncated_tar_and_unwritable_out_are_one_line_errors(tmp_path):
     with pytest.raises(DataError, match="cannot index the train split"):
         prepare_imagenet(tmp_path / "src", tmp_path / "out", size=SIZE, splits=("train",))
     (tmp_path / "file").write_text("")
-    with pytest.raises(DataError, match="cannot write"):
+    with pytest.raises(WriteError, match="cannot write"):
         prepare_imagenet(tmp_path / "src", tmp_path / "file", size=SIZE, splits=("val",))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import DataError
+from ...writes import write_error
 from .prepare import prepare_split
 from .sources import (
     DEVKIT_DIR,
@@ -93,8 +94,8 @@ def prepare_imagenet(src: str | Path, out: str | Path, *, size: int = 256, worke
                                      draft=draft, strict=strict, chunk=chunk, expected=expected_counts(split, devkit),
                                      bar=bar)
         except OSError as err:  # the output side: unreadable sources are skipped per image
-            raise DataError(f"cannot write {out / split} ({type(err).__name__}: {err}): free some space or choose "
-                            f"another --out; rerunning the same command resumes") from None
+            raise write_error(out / split, err, "free some space or choose another --out",
+                              "rerunning the same command resumes") from None
         say(f"{split}: {manifest['count']:,} images written, {len(manifest['skipped'])} skipped")
         for skipped in manifest["skipped"][:20]:
             say(f"  skipped {skipped['source']}: {skipped['reason']}")
