@@ -181,6 +181,7 @@ def plan(config: str, sets: tuple[str, ...], batch_size: int | None) -> None:
 
     Memory: weights, feedback parameters (B, inverses), Adam state and the activations a
     training step keeps, in the config's dtype; the same bytes on numpy (host) and CuPy (GPU).
+    Disk: one checkpoint's size and what the run directory grows to.
     """
     from .backend import get_backend  # noqa: PLC0415
     from .data import get_spec  # noqa: PLC0415
@@ -194,6 +195,13 @@ def plan(config: str, sets: tuple[str, ...], batch_size: int | None) -> None:
     batch = batch_size or cfg.data.batch_size
     click.echo(f"{config}: rule {type(net.rule).__name__.lower()}, input {shape}, {cfg.dtype}")
     click.echo(format_plan(make_plan(net, batch), batch, "host memory on numpy, GPU memory on cupy"))
+    from .checkpoint import checkpoint_bytes, run_disk_bytes  # noqa: PLC0415
+    from .writes import size_text  # noqa: PLC0415
+
+    keep = cfg.train.keep_checkpoints
+    click.echo(f"disk: a checkpoint is {size_text(checkpoint_bytes(net))}; the run directory grows to about "
+               f"{size_text(run_disk_bytes(net, keep))} ({keep} kept + 1 being written, and params.npz; "
+               "`localnet run` checks this against the free space first)")
 
 
 @main.group()

@@ -145,8 +145,13 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
         run_dir = out if resume and out is not None else prepare_run_dir(out or default_run_dir(config), force)
         with RunLock(run_dir):
             resume_command = f"localnet run --resume {run_dir}" + (f" --data-dir {data_dir}" if data_dir else "")
-            return _train_into(config, network, backend, arrays, dataset, run_dir, echo, progress, resume,
-                               describe_threads(threads), resume_command)
+            try:
+                return _train_into(config, network, backend, arrays, dataset, run_dir, echo, progress, resume,
+                                   describe_threads(threads), resume_command)
+            except WriteError as err:  # once config.toml is there, --resume continues (or restarts) it
+                if not (run_dir / "config.toml").is_file():
+                    raise
+                raise WriteError(f"{err}; then continue the run with: {resume_command}") from None
 
 
 def resume_experiment(run_dir: Path, data_dir: str | None = None, epochs: int | None = None,
@@ -248,8 +253,6 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
     # metrics.jsonl holds exactly the checkpoint's epochs, so a resumed log has no gaps or repeats.
     log = run_dir / "metrics.jsonl"
     write_atomic(log, lambda h: h.write("".join(_json_row(row) + "\n" for row in history).encode()))
-    with writing(log):
-        metrics = log.open("ab", buffering=0)  # unbuffered: a line is on disk or cut off, never pending
     network.engine.add_tap(FiniteGuard(backend.xp))
     recorder = None
     if config.record.enabled:
@@ -277,6 +280,14 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
              f"train err {row.train_error:5.2f}%  test err {row.test_error:5.2f}% (top-5 {row.test_top5_error:5.2f}%)  "
              f"({row.seconds:.1f} s, {rate}{part})")
 
+    try:
+        with writing(log):
+            metrics = log.open("ab", buffering=0)  # unbuffered: a line is on disk or cut off, never pending
+    except WriteError:
+        if recorder is not None:
+            with contextlib.suppress(WriteError):
+                recorder.close(complete=False)
+        raise
     received: list[int] = []
     try:
         # Overflow on the way to a NaN is the guard's to report (one line naming the layer),
@@ -298,18 +309,13 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
             when = "again, before the checkpoint of" if received else "at"
             raise Interrupted(f"interrupted {when} step {trainer.step_count}: continue from the newest checkpoint "
                               f"with: {resume_command}") from None
-        if isinstance(err, WriteError):
-            raise WriteError(f"{err}; then continue from the newest checkpoint with: {resume_command}") from None
         raise
-    try:
-        if recorder is not None:
-            recorder.close(complete=True)
-        save_params(network, run_dir / "params.npz")
-        summary = summarize(history, config, network)
-        if recorder is not None:
-            summary["record"] = recorder.cost()
-        text = json.dumps(summary, indent=2) + "\n"
-        write_atomic(run_dir / "summary.json", lambda handle: handle.write(text.encode()))
-    except WriteError as err:  # every epoch is checkpointed: resuming writes these files
-        raise WriteError(f"{err}; then finish the run with: {resume_command}") from None
+    if recorder is not None:
+        recorder.close(complete=True)
+    save_params(network, run_dir / "params.npz")  # a failure here: resuming the last checkpoint writes these
+    summary = summarize(history, config, network)
+    if recorder is not None:
+        summary["record"] = recorder.cost()
+    text = json.dumps(summary, indent=2) + "\n"
+    write_atomic(run_dir / "summary.json", lambda handle: handle.write(text.encode()))
     return summary, run_dir

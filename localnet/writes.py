@@ -7,9 +7,11 @@ does so inside `writing(path)`, which turns such an OSError into a one-line `Wri
 naming the path, the cause and the fix (exit code 74, EX_IOERR of sysexits.h). Any other
 OSError is a bug or a hardware fault and keeps its traceback.
 
-Test hook: `LOCALNET_FAIL_WRITES="GLOB[@N],..."` makes the N-th and every later `writing()`
-of a path whose file name matches GLOB (fnmatch; N defaults to 1) fail with ENOSPC before
-it writes, as a full disk would. The suites use it to fail each write site in turn.
+Test hook: `LOCALNET_FAIL_WRITES="GLOB[@N][:ERRNO],..."` makes the N-th and every later
+`writing()` of a path whose file name matches GLOB (fnmatch; N defaults to 1) fail before it
+writes, with ERRNO (a name such as EROFS; default ENOSPC, as a full disk would). The suites
+use it to fail each write site in turn, and to stand in for a read-only folder where the
+tests run as root (whom permissions do not stop).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "free_bytes",
     "is_write_failure",
     "make_dirs",
+    "reset_injected",
     "write_atomic",
     "write_error",
     "write_text_atomic",
@@ -50,11 +53,19 @@ _seen: dict[str, int] = {}
 def _injected(path: Path) -> None:
     spec = os.environ.get(HOOK, "")
     for item in filter(None, (part.strip() for part in spec.split(","))):
-        pattern, _, start = item.partition("@")
+        item_spec, _, name = item.partition(":")
+        pattern, _, start = item_spec.partition("@")
         if fnmatch.fnmatch(path.name, pattern):
             _seen[item] = _seen.get(item, 0) + 1
             if _seen[item] >= int(start or 1):
-                raise OSError(errno.ENOSPC, f"No space left on device ({HOOK})", str(path))
+                code = getattr(errno, name or "ENOSPC")
+                raise OSError(code, f"{os.strerror(code)} ({HOOK})", str(path))
+
+
+def reset_injected() -> None:
+    """Forget how many writes the test hook has counted (a test that runs several commands
+    in one process starts each from zero)."""
+    _seen.clear()
 
 
 def writes_to(attribute: str = "path", fix: str | None = None) -> Callable[[Any], Any]:

@@ -111,9 +111,10 @@ class Sweep:
             write_text_atomic(out / "config.toml", config_text)
             if space_text is not None:
                 write_text_atomic(out / "space.toml", space_text)
-            write_text_atomic(saved, json.dumps(settings, indent=1) + "\n")  # last: it marks the sweep as laid out
         sweep = cls(out, plan, trials, keys, data_dir, echo)
         sweep.save()
+        if not saved.is_file():  # last: it marks the sweep as laid out (trials.csv is there)
+            write_text_atomic(saved, json.dumps(settings, indent=1) + "\n")
         return sweep
 
     def run_dir(self, trial: Trial) -> Path:
