@@ -17,6 +17,8 @@ import io
 import json
 import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import click
@@ -322,3 +324,40 @@ def test_plan_prints_the_disk_a_run_needs():
     result = CliRunner().invoke(main, ["plan", "models/mnist_fc_bp.toml"])
     assert result.exit_code == 0, result.output
     assert re.search(r"disk: a checkpoint is [\d.]+ MiB; the run directory grows to about [\d.]+ MiB", result.output)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 4 MiB file system (tmpfs), where this machine lets the tests mount one."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({made.stderr.strip()}); the hook tests fail every site instead")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_real_full_disk_mid_run(setup, small_disk):
+    """The disk fills at the second checkpoint: one line, the first checkpoint loads, and
+    after space is freed --resume ends where an uninterrupted run ends."""
+    config, data, whole = setup
+    checkpoint = sorted((whole / "checkpoints").glob("ckpt-*.npz"))[-1].stat().st_size
+    filler = small_disk / "filler"
+    room = int(1.6 * checkpoint) + 24 * 2**10  # the config, the log, the record's first chunks, one checkpoint
+    filler.write_bytes(b"\0" * (shutil.disk_usage(small_disk).free - room))
+    run = small_disk / "run"
+    args = ["run", str(config), "--out", str(run), "--data-dir", str(data), "--no-progress"]
+    refused = _run(args)
+    assert "pass --force to start anyway" in _assert_one_line_write_error(refused, str(run))
+    assert not run.exists()
+    failed = _run([*args, "--force"])  # try anyway: it fills up
+    line = _assert_one_line_write_error(failed, str(run))
+    assert "no space left on device" in line and f"localnet run --resume {run}" in line
+    _assert_nothing_half_written(run)
+    assert list((run / "checkpoints").glob("ckpt-*.npz"))
+    Checkpointer(run, _network(config), keep=2).load_latest()
+    filler.unlink()
+    resumed = _run(["run", "--resume", str(run), "--data-dir", str(data), "--no-progress"])
+    assert resumed.exit_code == 0, resumed.output
+    _same_run(whole, run)
