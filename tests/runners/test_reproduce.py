@@ -3,12 +3,20 @@ paper cell by cell, and a second call trains nothing."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from helpers import small_toml
 
-from localnet.data.synthetic import write_synthetic_mnist
+from localnet.data.synthetic import write_synthetic_cifar10, write_synthetic_mnist
 from localnet.errors import ConfigError
+from localnet.sweep.trials import read_metrics
 from runners.drivers.reproduce import grid_configs, main, reproduce
 
 
@@ -75,3 +83,94 @@ def test_bad_rules_are_one_line_and_exit_2(grid):
     result = CliRunner().invoke(main, ["mnist_fc", "--rules", "dtp", "--models", str(models)])
     assert result.exit_code == 2
     assert result.output.startswith("error: --rules: no mnist_fc config for dtp")
+
+
+LC_CONFIG = """
+name = "cifar_lc_sdtp_parallel"
+seed = 3
+[data]
+dataset = "cifar10"
+batch_size = 8
+eval_batch_size = 32
+[data.augment]
+flip = "horizontal"
+crop_padding = 2
+[[layers]]
+type = "locally_connected"
+kernel = 3
+channels = 4
+stride = 2
+[[layers]]
+type = "flatten"
+[[layers]]
+type = "dense"
+units = 16
+[[layers]]
+type = "softmax"
+units = 10
+[rule]
+name = "sdtp"
+schedule = "parallel"
+sigma = 0.1
+[optim]
+lr = 0.003
+[train]
+epochs = 40
+checkpoint_every = 3
+"""
+
+
+def _curve(run) -> list[dict]:
+    rows = read_metrics(run)
+    return [{k: v for k, v in row.items() if k not in ("seconds", "examples_per_second")} for row in rows]
+
+
+@pytest.mark.slow
+def test_a_killed_lc_reproduction_resumes_to_the_uninterrupted_curve(tmp_path):
+    """SIGKILL `localnet reproduce cifar_lc` (and with it its run) mid-run; the same command
+    again resumes the run from its checkpoint and ends with the curve and parameters of a
+    reproduction that was never interrupted; the run's log shows the resume."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "cifar_lc_sdtp_parallel.toml").write_text(LC_CONFIG)
+    data = tmp_path / "data"
+    write_synthetic_cifar10(data, n_train_per_batch=16, n_test=16)  # 80 training images: 10 steps an epoch
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    reproduce("cifar_lc", whole, [0], None, jobs=1, data_dir=str(data), models=models, echo=lambda line: None)
+    command = [sys.executable, "-m", "runners.drivers.reproduce", "cifar_lc", "--out", str(cut), "--jobs", "1",
+               "--data-dir", str(data), "--models", str(models)]
+    parent = subprocess.Popen(command, cwd=Path(__file__).parents[2], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    run = cut / "cifar_lc_sdtp_parallel-s0"
+    try:
+        deadline = time.monotonic() + 120
+        while len(read_metrics(run)) < 3:  # killed three epochs into forty
+            assert parent.poll() is None and time.monotonic() < deadline, "the reproduction ended before the kill"
+            time.sleep(0.01)
+        parent.send_signal(signal.SIGKILL)  # its run gets SIGKILL too (it dies with its parent)
+    finally:
+        parent.kill()
+        parent.wait()
+    for _ in range(500):  # the run process follows its parent
+        if not (run / "run.lock").exists() or _unlocked(run):
+            break
+        time.sleep(0.01)
+    assert not (run / "summary.json").exists() and len(read_metrics(run)) < 40
+    said: list[str] = []
+    reproduce("cifar_lc", cut, [0], None, jobs=1, data_dir=str(data), models=models, echo=said.append)
+    assert said[0] == "1 run(s) to train, runner local: cifar_lc_sdtp_parallel-s0"
+    assert _curve(run) == _curve(whole / "cifar_lc_sdtp_parallel-s0") and len(_curve(run)) == 40
+    with np.load(run / "params.npz") as a, np.load(whole / "cifar_lc_sdtp_parallel-s0" / "params.npz") as b:
+        assert sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
+    assert "resuming " in (cut / "cifar_lc_sdtp_parallel-s0.log").read_text()
+
+
+def _unlocked(run) -> bool:
+    from localnet.errors import LocalnetError
+    from localnet.lock import RunLock
+
+    try:
+        RunLock(run).check_free()
+    except LocalnetError:
+        return False
+    return True
