@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from data.imagenet_fixture import CLASSES, WNIDS_BY_ID, reference_pixels, write_folders, write_release
 
+from localnet.cli import main
 from localnet.data.imagenet import open_split, prepare_imagenet
 from localnet.data.imagenet.decode import decode_resized
 from localnet.errors import DataError, WriteError
@@ -181,3 +183,37 @@ def test_truncated_tar_and_unwritable_out_are_one_line_errors(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(WriteError, match="cannot write"):
         prepare_imagenet(tmp_path / "src", tmp_path / "file", size=SIZE, splits=("val",))
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("where", ["src", "src/prepared", "parent"])
+def test_prepare_into_or_around_its_source_is_refused_and_changes_nothing(tmp_path, where):
+    """--out equal to the source (an easy slip), inside it, or holding it: one line, every
+    source file byte-identical afterwards, nothing created."""
+    src = tmp_path / "src"
+    write_folders(src)
+    before = _tree(tmp_path)
+    out = {"src": src, "src/prepared": src / "prepared", "parent": tmp_path}[where]
+    result = CliRunner().invoke(main, ["data", "prepare", "imagenet", str(src), "--out", str(out), "--size", "8"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith("error: --out ") and "the source folder" in result.output
+    assert "nothing was changed" in result.output
+    assert _tree(tmp_path) == before and not (src / "prepared").exists()
+
+
+def test_prepare_never_clears_a_folder_it_did_not_write(tmp_path):
+    """OUT/train holding someone's files (no zarr.json): refused, the files stay as they were."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_folders(src)
+    (out / "train").mkdir(parents=True)
+    (out / "train" / "thesis.tex").write_text("three years of work")
+    with pytest.raises(DataError, match=r"out/train already holds files that are not a localnet prepare \(e.g. thesis.tex\)"):
+        prepare_imagenet(src, out, size=8)
+    assert sorted(p.name for p in (out / "train").iterdir()) == ["thesis.tex"]
+    assert (out / "train" / "thesis.tex").read_text() == "three years of work"
+    prepare_imagenet(src, tmp_path / "new", size=8)  # an empty or new folder is fine
+    (tmp_path / "empty" / "train").mkdir(parents=True)
+    prepare_imagenet(src, tmp_path / "empty", size=8)

@@ -76,6 +76,11 @@ def prepare_imagenet(src: str | Path, out: str | Path, *, size: int = 256, worke
         raise DataError(f"{src} is not a directory: pass the folder holding the ImageNet files")
     if size < 1:
         raise DataError(f"--size must be >= 1, got {size}")
+    here, there = src.resolve(), out.resolve()
+    if here == there or here in there.parents or there in here.parents:
+        how = "is" if here == there else "is inside" if here in there.parents else "holds"
+        raise DataError(f"--out {out} {how} the source folder {src}: nothing was changed; "
+                        "choose an --out outside the source folder (and the source outside --out)")
     devkit = read_devkit(src)
     classes = class_list(src, devkit)
     manifests = {}

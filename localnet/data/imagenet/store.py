@@ -55,8 +55,12 @@ def create_or_open(root: Path, n_items: int, size: int, chunk: int, settings: di
             raise DataError(f"{root} holds a prepare made with other settings ({changed}): "
                             f"use the same options to resume, or another --out")
         return group
+    if root.is_dir() and (theirs := next(iter(sorted(root.iterdir())), None)) is not None:
+        # not our store (no zarr.json): zarr's mode "w" would delete whatever is there
+        raise DataError(f"{root} already holds files that are not a localnet prepare (e.g. {theirs.name}): "
+                        "nothing was changed; choose an --out whose split folders are new or empty")
     root.mkdir(parents=True, exist_ok=True)
-    group = zarr.open_group(root, mode="w")
+    group = zarr.open_group(root, mode="w-")  # create only: never clears an existing store
     group.attrs["settings"] = settings
     group.create_array("images", shape=(n_items, size, size, 3), dtype="uint8", chunks=(1, size, size, 3),
                        shards=(chunk, size, size, 3), compressors=None, fill_value=0)
