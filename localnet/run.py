@@ -37,7 +37,7 @@ from .network import Network
 from .plan import build_checked, check_memory, cpu_speed_note
 from .threads import describe_threads, limit_threads, resolve_threads
 from .train import EpochMetrics, Stopped, Trainer
-from .writes import WriteError, append_line, check_space, make_dirs, write_atomic, writing
+from .writes import WriteError, append_line, check_space, make_dirs, refuse_links, write_atomic, writing
 
 
 class RunComplete(LocalnetError):
@@ -50,11 +50,18 @@ def default_run_dir(config: RunConfig) -> Path:
     return Path("runs") / f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+#: what a run writes, replaces or clears in its folder (none of them may be a link)
+RUN_ENTRIES = (LOCK_NAME, "config.toml", "metrics.jsonl", "params.npz", "summary.json", "checkpoints",
+               "record.zarr", ".config.toml.tmp", ".metrics.jsonl.tmp", ".params.npz.tmp", ".summary.json.tmp")
+
+
 def prepare_run_dir(path: Path, force: bool) -> Path:
     """Create `path`, refusing to overwrite an existing non-empty directory unless `force`,
-    and refusing (even with `force`) a directory a live run holds locked."""
+    and refusing (even with `force`) a directory a live run holds locked or one in which
+    what a run writes is a symbolic link."""
     if path.exists() and not path.is_dir():
         raise LocalnetError(f"run directory {path} is a file: choose another --out")
+    refuse_links(path, RUN_ENTRIES)
     RunLock(path).check_free()
     if path.is_dir() and any(p.name != LOCK_NAME for p in path.iterdir()) and not force:
         raise LocalnetError(f"run directory {path} already holds a run: choose another --out, "
@@ -143,6 +150,7 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
             check_space(out or default_run_dir(config), run_disk_bytes(network, config.train.keep_checkpoints),
                         f"{config.train.keep_checkpoints} checkpoints and params.npz", force)
         run_dir = out if resume and out is not None else prepare_run_dir(out or default_run_dir(config), force)
+        refuse_links(run_dir, RUN_ENTRIES)  # a resumed folder too
         with RunLock(run_dir):
             resume_command = f"localnet run --resume {run_dir}" + (f" --data-dir {data_dir}" if data_dir else "")
             try:

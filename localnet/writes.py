@@ -22,12 +22,12 @@ import fnmatch
 import functools
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import CAUSES, WRITE_ONLY, WriteError, is_write_failure, write_error
+from .errors import CAUSES, WRITE_ONLY, LocalnetError, WriteError, is_write_failure, write_error
 
 __all__ = [
     "CAUSES",
@@ -38,6 +38,7 @@ __all__ = [
     "free_bytes",
     "is_write_failure",
     "make_dirs",
+    "refuse_links",
     "reset_injected",
     "write_atomic",
     "write_error",
@@ -103,8 +104,11 @@ def write_atomic(path: Path, write: Callable[[Any], None], fix: str | None = Non
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     with writing(path, fix):
+        tmp.unlink(missing_ok=True)  # a killed write's leftover, or a planted link (the link goes, not its target)
         try:
-            with open(tmp, "wb") as handle:
+            # O_EXCL | O_NOFOLLOW: the temporary file is a new file of ours, never a link's target
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+            with os.fdopen(os.open(tmp, flags, 0o644), "wb") as handle:
                 write(handle)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -140,6 +144,15 @@ def append_line(handle: Any, path: Path, line: str) -> None:
             with contextlib.suppress(OSError):
                 handle.truncate(start)
             raise
+
+
+def refuse_links(folder: Path, names: Iterable[str], what: str = "a run folder") -> None:
+    """LocalnetError if any of `names` in `folder` is a symbolic link: localnet writes, replaces
+    and clears these, and must never do that to whatever a link points at."""
+    for name in names:
+        if (Path(folder) / name).is_symlink():
+            raise LocalnetError(f"{Path(folder) / name} is a symbolic link: localnet does not write through links "
+                                f"in {what}; remove the link, or choose another --out")
 
 
 def free_bytes(path: Path) -> int | None:

@@ -361,3 +361,56 @@ def test_a_real_full_disk_mid_run(setup, small_disk):
     resumed = _run(["run", "--resume", str(run), "--data-dir", str(data), "--no-progress"])
     assert resumed.exit_code == 0, resumed.output
     _same_run(whole, run)
+
+
+def _victim(tmp_path: Path) -> Path:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "notes.txt").write_text("someone's file")
+    (victim / "zarr.json").write_text("{}")
+    return victim
+
+
+def _unchanged(victim: Path) -> None:
+    assert sorted(p.name for p in victim.iterdir()) == ["notes.txt", "zarr.json"]
+    assert (victim / "notes.txt").read_text() == "someone's file" and (victim / "zarr.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize(("link", "target"), [("run.lock", "victim/notes.txt"), ("record.zarr", "victim"),
+                                              ("checkpoints", "victim"), ("config.toml", "victim/notes.txt")])
+def test_links_in_a_run_folder_are_refused_and_their_targets_untouched(setup, tmp_path, link, target):
+    """A link planted where a run writes (whoever can write a shared --out could aim it at any
+    file the user can write): refused with one line, with or without --force; the target stays."""
+    config, data, _ = setup
+    victim = _victim(tmp_path)
+    out = tmp_path / "shared"
+    out.mkdir()
+    (out / link).symlink_to(tmp_path / target)
+    for extra in ([], ["--force"]):
+        result = _run(["run", str(config), "--out", str(out), "--data-dir", str(data), "--no-progress", *extra])
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert _error_lines(result.output) == [f"error: {out / link} is a symbolic link: localnet does not write "
+                                               "through links in a run folder; remove the link, or choose another --out"]
+        _unchanged(victim)
+
+
+def test_resume_refuses_a_linked_metrics_log(setup, tmp_path):
+    _, data, whole = setup
+    victim = _victim(tmp_path)
+    run = tmp_path / "run"
+    shutil.copytree(whole, run)
+    (run / "summary.json").unlink()
+    (run / "metrics.jsonl").unlink()
+    (run / "metrics.jsonl").symlink_to(victim / "notes.txt")
+    result = _run(["run", "--resume", str(run), "--data-dir", str(data), "--no-progress"])
+    assert result.exit_code == 1 and "metrics.jsonl is a symbolic link" in result.output, result.output
+    _unchanged(victim)
+
+
+def test_write_atomic_never_writes_through_a_planted_temporary(tmp_path):
+    victim = _victim(tmp_path)
+    path = tmp_path / "summary.json"
+    (tmp_path / ".summary.json.tmp").symlink_to(victim / "notes.txt")
+    write_atomic(path, lambda handle: handle.write(b"{}"))
+    assert path.read_bytes() == b"{}" and not path.is_symlink()
+    _unchanged(victim)
