@@ -34,16 +34,18 @@ def _alive(pid: int) -> bool:
 
 
 class RunLock:
-    """Context manager holding `directory/run.lock` for the current process."""
+    """Context manager holding `directory/run.lock` (or `name`: a sweep holds `sweep.lock`)
+    for the current process; `what` names the directory in the "in use" error."""
 
-    def __init__(self, directory: Path) -> None:
-        self.path = Path(directory) / LOCK_NAME
+    def __init__(self, directory: Path, name: str = LOCK_NAME, what: str = "run directory") -> None:
+        self.path = Path(directory) / name
+        self.what = what
         self._fd: int | None = None
 
     def _in_use(self) -> LocalnetError:
         owner = self.owner()
         who = f" (pid {owner})" if owner else ""
-        return LocalnetError(f"run directory {self.path.parent} is in use by a running localnet{who}: "
+        return LocalnetError(f"{self.what} {self.path.parent} is in use by a running localnet{who}: "
                              "wait for it, or choose another --out")
 
     def __enter__(self) -> RunLock:

@@ -23,6 +23,8 @@ from .runner import Runner, TrialJob
 from .space import Space, toml_literal
 from .trials import Trial, read_table, write_table
 
+LOCK = "sweep.lock"
+
 
 @dataclass(frozen=True)
 class Rung:
@@ -96,6 +98,7 @@ class Sweep:
              data_dir: str | None = None, echo: Callable[[str], None] = print) -> Sweep:
         """Create the sweep directory, or reopen it: a rerun must describe the same sweep (same
         config, space, plan and trials), and keeps every result already there."""
+        refuse_foreign(out, config_text)
         make_dirs(out)
         keys = list(dict.fromkeys(k for t in trials for k in t.values))
         settings = {"plan": asdict(plan), "trials": [[t.name, t.seed, t.values] for t in trials]}
@@ -167,6 +170,24 @@ class Sweep:
 
     def _set(self, trial: Trial) -> None:
         self.trials = [trial if t.name == trial.name else t for t in self.trials]
+
+
+#: what a sweep writes in its folder before sweep.json (a first start cut short leaves only these)
+OWN = {"config.toml", "space.toml", "trials.csv", "runs", LOCK, ".config.toml.tmp", ".space.toml.tmp",
+       ".trials.csv.tmp", ".sweep.json.tmp", ".report.md.tmp"}
+
+
+def refuse_foreign(out: Path, config_text: str) -> None:
+    """ConfigError if `out` holds files that are not this sweep's: a sweep writes config.toml,
+    report.md and trials.csv there and must not replace someone else's (or a run's)."""
+    if not out.is_dir() or (out / "sweep.json").is_file():
+        return
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in OWN)
+    if not foreign and (out / "config.toml").is_file() and (out / "config.toml").read_text(encoding="utf-8") != config_text:
+        foreign = ["config.toml"]
+    if foreign:
+        raise ConfigError(f"{out} holds files that are not a localnet sweep (e.g. {foreign[0]}): nothing was "
+                          "changed; choose a new or empty --out (or the --out of the sweep to resume)")
 
 
 def _restore(fresh: Trial, saved: Trial) -> Trial:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from ..config import config_to_dict, dump_toml, load_config
 from ..errors import ConfigError
-from ..writes import write_text_atomic
-from .driver import Rung, Sweep, SweepPlan, grid_trials, halving_rungs, random_trials
+from ..lock import RunLock
+from ..writes import make_dirs, write_text_atomic
+from .driver import LOCK, Rung, Sweep, SweepPlan, grid_trials, halving_rungs, random_trials, refuse_foreign
 from .grid import parse_seeds, parse_variant
 from .report import trials_markdown
 from .runner import find_runner
@@ -57,10 +58,13 @@ def start_sweep(config: str, space_path: str | None, count: int, variants: Seque
                      1.0 if base.backend == "cupy" else 0.0)
     backend = find_runner(runner, jobs=jobs, address=address)
     text = dump_toml(config_to_dict(base))
-    opened = Sweep.open(out, text, plan, trials, space_text, data_dir, echo)
-    echo(f"sweep {out}: {len(trials)} trial(s) of {base.name}, {epochs} epoch(s), runner {runner}, "
-         f"{threads} BLAS thread(s) per trial (python {sys.version_info.major}.{sys.version_info.minor})")
-    finished = opened.run(backend)
-    report = trials_markdown(finished, opened.keys)
-    write_text_atomic(out / "report.md", report + "\n")
+    refuse_foreign(out, text)  # before anything is written
+    make_dirs(out)
+    with RunLock(out, LOCK, "sweep directory"):  # held while the sweep runs: a second one on this --out is refused
+        opened = Sweep.open(out, text, plan, trials, space_text, data_dir, echo)
+        echo(f"sweep {out}: {len(trials)} trial(s) of {base.name}, {epochs} epoch(s), runner {runner}, "
+             f"{threads} BLAS thread(s) per trial (python {sys.version_info.major}.{sys.version_info.minor})")
+        finished = opened.run(backend)
+        report = trials_markdown(finished, opened.keys)
+        write_text_atomic(out / "report.md", report + "\n")
     echo(report)

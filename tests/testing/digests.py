@@ -3,7 +3,9 @@
 `digest(config_path, limit_train)` trains one epoch (the config's own seed, numpy, its own
 dtype) and returns the SHA-256 of every final parameter: keys sorted, each key's UTF-8 name
 then its raw bytes (C order). The table `param_digests.json` next to this file was written
-by this module's command line from the code *before* the rule-contract refactor:
+by this module's command line from the code *before* the rule-contract refactor (git
+759a10e, with this module as it was in cec5e8c), first on the project's AMD EPYC machine
+(`digests`), then on each further platform (`platforms[platform_key()]`, run there):
 
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONPATH=<old tree> \
         python tests/testing/digests.py --limit 6000 --limit 0 --out tests/testing/param_digests.json
@@ -66,6 +68,28 @@ def digest(config_path: Path, limit_train: int) -> str:
         sha.update(key.encode())
         sha.update(np.ascontiguousarray(backend.to_host(value)).tobytes())
     return sha.hexdigest()
+
+
+def platform_key() -> str:
+    """What decides the bits of a float32 run besides the code: the BLAS kernels OpenBLAS
+    picked for this CPU (its core name) and the widest SIMD target numpy dispatches to, e.g.
+    "SkylakeX/AVX512_SPR" or "Zen/X86_V3". The same code gives other (equally valid) bits on
+    another key, so digests are recorded per key."""
+    import ctypes
+    import glob
+
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    core = "unknown-blas"
+    for lib in glob.glob(str(Path(np.__file__).parent.parent / "numpy.libs" / "libscipy_openblas*.so*")):
+        try:
+            get = ctypes.CDLL(lib).scipy_openblas_get_corename64_
+        except (OSError, AttributeError):
+            continue
+        get.restype = ctypes.c_char_p
+        core = get().decode()
+    simd = [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+    return f"{core}/{simd[-1] if simd else 'baseline'}"
 
 
 def configs(pattern: str = "mnist_fc_*.toml") -> list[Path]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from testing.digests import ROOT, TABLE, digest
+from testing.digests import ROOT, TABLE, digest, platform_key
 
 TABLE_DATA = json.loads(TABLE.read_text())
 CASES = [(stem, int(limit)) for stem, by_limit in sorted(TABLE_DATA["digests"].items()) for limit in sorted(by_limit)]
@@ -26,4 +26,14 @@ def test_the_table_names_shipped_configs_each_at_a_short_and_a_full_epoch():
 @pytest.mark.slow
 @pytest.mark.parametrize(("stem", "limit"), CASES, ids=[f"{s}-{n or 'full'}" for s, n in CASES])
 def test_one_epoch_gives_the_recorded_parameters(stem, limit):
-    assert digest(ROOT / "models" / f"{stem}.toml", limit) == TABLE_DATA["digests"][stem][str(limit)]
+    """On a recorded platform: its digest exactly. The first table (AMD EPYC) was recorded
+    without its key, so elsewhere the digest must be one of the recorded ones."""
+    got, key = digest(ROOT / "models" / f"{stem}.toml", limit), platform_key()
+    platforms = TABLE_DATA.get("platforms", {})
+    if key in platforms:
+        assert got == platforms[key]["digests"][stem][str(limit)], f"platform {key}"
+        return
+    known = {TABLE_DATA["digests"][stem][str(limit)]} | {p["digests"][stem][str(limit)] for p in platforms.values()}
+    assert got in known, (f"platform {key} has no recorded digests and none of the recorded ones matches: either "
+                          "the code changed the results, or this platform needs its own (tests/testing/digests.py "
+                          "says how to record them with the pre-refactor code)")
