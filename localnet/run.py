@@ -33,6 +33,7 @@ from .errors import ConfigError, Interrupted, LocalnetError
 from .guard import FiniteGuard, check_parameters
 from .host_memory import keep_freed_memory
 from .lock import LOCK_NAME, RunLock
+from .machine import machine
 from .network import Network
 from .plan import build_checked, check_memory, cpu_speed_note
 from .threads import describe_threads, limit_threads, resolve_threads
@@ -113,6 +114,7 @@ def summarize(history: list[EpochMetrics], config: RunConfig, network: Network) 
         "backend_used": network.backend.name,  # what "auto" resolved to
         "seed": config.seed,
         "versions": {"localnet": __version__, "numpy": np.__version__, "python": platform.python_version()},
+        "machine": machine(),  # bits agree within one platform (localnet/machine.py)
     }
 
 

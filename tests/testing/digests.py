@@ -71,25 +71,10 @@ def digest(config_path: Path, limit_train: int) -> str:
 
 
 def platform_key() -> str:
-    """What decides the bits of a float32 run besides the code: the BLAS kernels OpenBLAS
-    picked for this CPU (its core name) and the widest SIMD target numpy dispatches to, e.g.
-    "SkylakeX/AVX512_SPR" or "Zen/X86_V3". The same code gives other (equally valid) bits on
-    another key, so digests are recorded per key."""
-    import ctypes
-    import glob
+    """localnet.machine.platform_key: OpenBLAS's core name and numpy's widest SIMD target."""
+    from localnet.machine import platform_key as key
 
-    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
-
-    core = "unknown-blas"
-    for lib in glob.glob(str(Path(np.__file__).parent.parent / "numpy.libs" / "libscipy_openblas*.so*")):
-        try:
-            get = ctypes.CDLL(lib).scipy_openblas_get_corename64_
-        except (OSError, AttributeError):
-            continue
-        get.restype = ctypes.c_char_p
-        core = get().decode()
-    simd = [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
-    return f"{core}/{simd[-1] if simd else 'baseline'}"
+    return key()
 
 
 def configs(pattern: str = "mnist_fc_*.toml") -> list[Path]:
