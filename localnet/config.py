@@ -9,6 +9,7 @@ options. Every problem found is reported (one line each) before any training sta
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,9 @@ class TrainConfig:
             raise ValueError(f'eval_train_examples must be an integer >= 1 or "all", got {examples!r}')
 
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
 @dataclass(frozen=True)
 class _TopLevel:
     """The top-level keys and sections that parse generically (all but [[layers]] and [rule])."""
@@ -146,6 +150,10 @@ class _TopLevel:
     record: RecordConfig = field(default_factory=RecordConfig)  # [record]: Zarr message logs
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not NAME.fullmatch(self.name):
+            # it names the run directory (runs/NAME-TIME): a path or a control character must not get there
+            raise ValueError(f"name must be a plain name of letters, digits, '.', '_' and '-' (at most 100, "
+                             f"starting with a letter or digit; it names the run directory), got {self.name!r}")
         if self.seed < 0:  # numpy's SeedSequence takes non-negative entropy only
             raise ValueError(f"seed must be >= 0, got {self.seed}")
         if self.threads < 0:

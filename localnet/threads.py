@@ -27,9 +27,21 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+#: how many threads per core a setting may ask for before it is refused
+OVERSUBSCRIBE = 4
+
+
 def resolve_threads(setting: int) -> int:
-    """The thread count a `threads` setting means: 0 -> every available core."""
-    return available_cores() if setting == 0 else setting
+    """The thread count a `threads` setting means: 0 -> every available core. More than
+    OVERSUBSCRIBE times the cores this process may use is a ConfigError (a typo, not a
+    setting: such threads only contend)."""
+    cores = available_cores()
+    if setting > OVERSUBSCRIBE * cores:
+        from .errors import ConfigError  # noqa: PLC0415
+
+        raise ConfigError(f"threads = {setting} is far more than the {cores} core{'s' if cores != 1 else ''} this "
+                          f"process may use: set at most {cores} (or 0 for all of them)")
+    return cores if setting == 0 else setting
 
 
 def describe_threads(count: int) -> str:

@@ -3,6 +3,7 @@ in the run's first line, saved with the run, and restored afterwards."""
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from threadpoolctl import threadpool_info
 
@@ -50,3 +51,13 @@ def test_threads_apply_while_training_and_are_stated_first(tmp_path, monkeypatch
     resumed = CliRunner().invoke(main, ["run", "--resume", str(tmp_path / "run2"), "--epochs", "2", "--threads", "1",
                                         "--data-dir", str(tmp_path / "mnist"), "--no-progress"])
     assert resumed.exit_code == 0 and resumed.output.startswith("run t: 1 thread,"), resumed.output
+
+
+def test_an_absurd_thread_count_is_refused():
+    from localnet.errors import ConfigError
+    from localnet.threads import OVERSUBSCRIBE
+
+    cores = available_cores()
+    assert resolve_threads(OVERSUBSCRIBE * cores) == OVERSUBSCRIBE * cores  # oversubscribing is a setting
+    with pytest.raises(ConfigError, match=rf"threads = 100000 is far more than the {cores} core"):
+        resolve_threads(100000)
