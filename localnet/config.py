@@ -117,6 +117,9 @@ class TrainConfig:
     eval_train_examples: Any = 10000
     checkpoint_every: int = 1000  # steps between mid-epoch checkpoints (0: only at epoch ends)
     keep_checkpoints: int = 2  # newest checkpoints kept in the run directory
+    # Stop (exit 3) when an epoch's train or test loss exceeds this many times chance level's,
+    # ln(classes): a finite blow-up the NaN/Inf guard cannot see. 0: off.
+    diverge_loss: float = 10.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1:  # a run with no epoch would leave a directory nothing can resume
@@ -125,6 +128,8 @@ class TrainConfig:
             raise ValueError(f"checkpoint_every must be >= 0 (0: only at epoch ends), got {self.checkpoint_every}")
         if self.keep_checkpoints < 1:
             raise ValueError(f"keep_checkpoints must be >= 1, got {self.keep_checkpoints}")
+        if not self.diverge_loss >= 0:
+            raise ValueError(f"diverge_loss must be >= 0 (0: off), got {self.diverge_loss}")
         examples = self.eval_train_examples
         if examples != "all" and (not isinstance(examples, int) or isinstance(examples, bool) or examples < 1):
             raise ValueError(f'eval_train_examples must be an integer >= 1 or "all", got {examples!r}')

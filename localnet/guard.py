@@ -7,6 +7,7 @@ message (about 1-2% of a numpy training step); on CuPy it synchronises once per 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .errors import LocalnetError
@@ -40,3 +41,18 @@ def check_parameters(named: dict[str, Any], xp: Any, step: int) -> None:
             layer, _, key = name.partition("/")
             raise DivergenceError(f"training diverged: parameter {key} of {layer} holds NaN/Inf after step {step}: "
                                   "lower the learning rate(s), then rerun or resume from the last checkpoint")
+
+
+def check_loss(epoch: int, train_loss: float, test_loss: float, classes: int, factor: float) -> None:
+    """DivergenceError if an epoch's mean training or test loss (cross-entropy, nats) is above
+    `factor` times chance level's, ln(classes): a finite blow-up (weights grown huge, every
+    prediction confidently wrong) that the NaN/Inf guard cannot see. factor 0 turns it off."""
+    limit = factor * math.log(classes)
+    worst = max(train_loss, test_loss)
+    if factor > 0 and classes > 1 and worst > limit:
+        which = "training" if train_loss >= test_loss else "test"
+        raise DivergenceError(
+            f"training diverged: epoch {epoch}'s {which} loss is {worst:.4g}, more than {factor:g} times chance "
+            f"level's ({math.log(classes):.3f} for {classes} classes); its metrics row is written, the checkpoints "
+            "hold the diverged weights: lower the learning rate(s) and rerun (train.diverge_loss sets the factor, "
+            "0 turns the check off)")

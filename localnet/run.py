@@ -30,7 +30,7 @@ from .backend import get_backend, resolve_auto
 from .checkpoint import Checkpointer, run_disk_bytes, save_params
 from .config import RunConfig, config_to_dict, dump_toml
 from .errors import ConfigError, Interrupted, LocalnetError
-from .guard import FiniteGuard, check_parameters
+from .guard import FiniteGuard, check_loss, check_parameters
 from .host_memory import keep_freed_memory
 from .lock import LOCK_NAME, RunLock
 from .machine import machine
@@ -289,6 +289,7 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
         echo(f"epoch {row.epoch:>3}/{config.train.epochs}  train loss {row.train_loss:.4f}  "
              f"train err {row.train_error:5.2f}%  test err {row.test_error:5.2f}% (top-5 {row.test_top5_error:5.2f}%)  "
              f"({row.seconds:.1f} s, {rate}{part})")
+        check_loss(row.epoch, row.train_loss, row.test_loss, dataset.num_classes, config.train.diverge_loss)
 
     try:
         with writing(log):

@@ -23,7 +23,7 @@ CHILD = textwrap.dedent("""
     import os, sys, time
     import localnet.network as network
 
-    import localnet.checkpoint as checkpoint
+    import localnet.writes as writes
 
     delay = float(os.environ.get("KILL_TEST_DELAY", "0"))
     wait = bool(os.environ.get("KILL_TEST_WAIT"))
@@ -31,7 +31,7 @@ CHILD = textwrap.dedent("""
     original = network.Network.step
     last = [-1]
 
-    class PausingOs:  # checkpoint.py's `os`: fsync, then stop before the rename
+    class PausingOs:  # writes.py's `os` (write_atomic, a checkpoint's writer): fsync, then stop before the rename
         def __getattr__(self, name):
             return getattr(os, name)
 
@@ -41,7 +41,7 @@ CHILD = textwrap.dedent("""
                 print("saving", flush=True)
                 time.sleep(60)
 
-    checkpoint.os = PausingOs()
+    writes.os = PausingOs()
 
     def step(self, number, *args, **kwargs):
         last[0] = number

@@ -555,3 +555,27 @@ def test_the_first_signal_asks_for_a_stop_and_a_second_stops_at_once():
         os.kill(os.getpid(), signal.SIGINT)  # the handler raises here
         raise AssertionError("a second signal must interrupt")
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before  # restored
+
+
+def test_a_finite_blow_up_stops_the_run_with_one_line(tmp_path):
+    """optim.lr = 1e30 keeps every value finite (the NaN/Inf guard sees nothing) while every
+    prediction goes confidently wrong: the loss check stops it after the epoch, exit 3."""
+    from click.testing import CliRunner
+
+    from localnet.cli import main
+    from localnet.data.synthetic import write_synthetic_mnist
+    from localnet.guard import check_loss
+
+    write_synthetic_mnist(tmp_path / "mnist", n_train=32, n_test=16)
+    (tmp_path / "c.toml").write_text(small_toml(lr=1e30, epochs=3))
+    args = ["run", str(tmp_path / "c.toml"), "--data-dir", str(tmp_path / "mnist"), "--no-progress"]
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 3, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "training diverged: epoch 1's" in errors[0] and "train.diverge_loss" in errors[0]
+    assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 1  # the diverged epoch is on record
+    off = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "off"), "--set", "train.diverge_loss=0"])
+    assert off.exit_code == 0, off.output
+    check_loss(1, 2.3, 2.3, 10, 10.0)  # chance level is far below the limit
+    with pytest.raises(DivergenceError, match="test loss is 24"):
+        check_loss(1, 2.0, 24.0, 10, 10.0)
