@@ -56,7 +56,7 @@ RUN_ENTRIES = (LOCK_NAME, "config.toml", "metrics.jsonl", "params.npz", "summary
                "record.zarr", ".config.toml.tmp", ".metrics.jsonl.tmp", ".params.npz.tmp", ".summary.json.tmp")
 
 
-def prepare_run_dir(path: Path, force: bool) -> Path:
+def prepare_run_dir(path: Path, force: bool, echo: Callable[[str], None] | None = None) -> Path:
     """Create `path`, refusing to overwrite an existing non-empty directory unless `force`,
     and refusing (even with `force`) a directory a live run holds locked or one in which
     what a run writes is a symbolic link."""
@@ -64,9 +64,16 @@ def prepare_run_dir(path: Path, force: bool) -> Path:
         raise LocalnetError(f"run directory {path} is a file: choose another --out")
     refuse_links(path, RUN_ENTRIES)
     RunLock(path).check_free()
-    if path.is_dir() and any(p.name != LOCK_NAME for p in path.iterdir()) and not force:
-        raise LocalnetError(f"run directory {path} already holds a run: choose another --out, "
-                            "or pass --force to overwrite it")
+    held = sorted(p.name for p in path.iterdir() if p.name != LOCK_NAME) if path.is_dir() else []
+    is_run = any(name in held for name in ("config.toml", "metrics.jsonl", "params.npz", "summary.json", "checkpoints"))
+    if held and not force:
+        what = "already holds a run" if is_run else f"is not empty (it holds {held[0]})"
+        raise LocalnetError(f"run directory {path} {what}: choose another --out, or pass --force to "
+                            f"{'overwrite it' if is_run else 'write into it'}")
+    if held and echo is not None:
+        echo(f"--force: replacing the run in {path} (its checkpoints, params.npz and summary.json are removed)"
+             if is_run else f"--force: writing into {path}, which holds {', '.join(held[:3])}"
+             f"{' and more' if len(held) > 3 else ''} (kept unless a run writes that name)")
     return make_dirs(path)
 
 
@@ -151,7 +158,7 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
         if not resume:  # a fresh run needs room for its checkpoints: refuse now, not hours in
             check_space(out or default_run_dir(config), run_disk_bytes(network, config.train.keep_checkpoints),
                         f"{config.train.keep_checkpoints} checkpoints and params.npz", force)
-        run_dir = out if resume and out is not None else prepare_run_dir(out or default_run_dir(config), force)
+        run_dir = out if resume and out is not None else prepare_run_dir(out or default_run_dir(config), force, echo)
         refuse_links(run_dir, RUN_ENTRIES)  # a resumed folder too
         with RunLock(run_dir):
             resume_command = f"localnet run --resume {run_dir}" + (f" --data-dir {data_dir}" if data_dir else "")

@@ -165,6 +165,24 @@ def test_existing_run_directory_is_not_overwritten(tmp_path, data_dir):
     assert_one_line_error(invoke("run", write_config(tmp_path, TINY.format(rule="bp")), "--data-dir", data_dir,
                                  "--out", out), "already holds a run", "--force")
     assert (out / "summary.json").read_text() == "precious"
+    forced = invoke("run", write_config(tmp_path, TINY.format(rule="bp")), "--data-dir", data_dir, "--out", out,
+                    "--force", "--epochs", "1")
+    assert forced.exit_code == 0, forced.output
+    assert f"--force: replacing the run in {out} (its checkpoints, params.npz and summary.json are removed)" \
+        in forced.output  # said, not done silently
+
+
+def test_a_folder_of_other_files_is_not_called_a_run(tmp_path, data_dir):
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "thesis.tex").write_text("mine")
+    assert_one_line_error(invoke("run", write_config(tmp_path, TINY.format(rule="bp")), "--data-dir", data_dir,
+                                 "--out", out), f"run directory {out} is not empty (it holds thesis.tex)",
+                          "--force to write into it")
+    forced = invoke("run", write_config(tmp_path, TINY.format(rule="bp")), "--data-dir", data_dir, "--out", out,
+                    "--force", "--epochs", "1")
+    assert forced.exit_code == 0 and f"--force: writing into {out}, which holds thesis.tex" in forced.output
+    assert (out / "thesis.tex").read_text() == "mine"
 
 
 def test_bad_set_and_bad_cli_arguments(tmp_path, data_dir):
