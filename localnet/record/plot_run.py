@@ -8,15 +8,16 @@ recorded steps agree with them, else from the recorded steps and their epochs.
 
 from __future__ import annotations
 
-import json
 import math
 import tomllib
 from pathlib import Path
 from typing import Any
 
+import click
 import numpy as np
 
 from ..errors import LocalnetError
+from ..metrics_log import read_rows
 from ..schedule import ERROR_FEEDBACK, SCHEDULES, StepPlan, learns_from_labels, trains_inverses
 from .store import STORE_NAME
 
@@ -34,12 +35,7 @@ class Run:
             raise LocalnetError(f"{path} is not a run directory (it has no {', '.join(RUN_FILES)}): "
                                 "pass a directory written by `localnet run`")
         self.path, self.label = path, label
-        metrics = path / "metrics.jsonl"
-        lines = metrics.read_text(encoding="utf-8").splitlines() if metrics.is_file() else []
-        try:
-            self.metrics = [json.loads(line) for line in lines if line.strip()]
-        except json.JSONDecodeError as err:
-            raise LocalnetError(f"{metrics} is not JSON lines ({err}): is it a file `localnet run` wrote?") from None
+        self.metrics = read_rows(path / "metrics.jsonl", lambda line: click.echo(line, err=True))
         from .inspect import open_record  # noqa: PLC0415
 
         self.record = open_record(path) if (path / STORE_NAME / "zarr.json").is_file() else None

@@ -6,12 +6,20 @@ import contextlib
 import json
 import statistics
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import click
+
 from ..config import config_to_dict, parse_config
 from ..errors import ConfigError, LocalnetError
+from ..metrics_log import read_rows
+
+
+def _warn(line: str) -> None:
+    click.echo(line, err=True)
 
 
 @dataclass(frozen=True)
@@ -50,10 +58,15 @@ def is_sweep(path: Path) -> bool:
     return (path / "trials.csv").is_file() and (path / "runs").is_dir()
 
 
-def load_run(path: Path, sweep: Path | None = None) -> Run:
-    rows = [json.loads(line) for line in (path / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
-            if line.strip()]
-    config = tomllib.loads((path / "config.toml").read_text(encoding="utf-8"))
+def load_run(path: Path, sweep: Path | None = None, warn: Callable[[str], None] | None = _warn) -> Run:
+    """The run in `path`; damaged metrics lines are skipped (one warning), and a config.toml
+    that does not parse leaves the run out (LocalnetError, which `find_runs` turns into a
+    warning)."""
+    rows = read_rows(path / "metrics.jsonl", warn)
+    try:
+        config = tomllib.loads((path / "config.toml").read_text(encoding="utf-8", errors="replace"))
+    except tomllib.TOMLDecodeError as err:
+        raise LocalnetError(f"{path / 'config.toml'} is not valid TOML ({err})") from None
     return Run(path, config, tuple(rows), sweep)
 
 
@@ -73,7 +86,11 @@ def find_runs(paths: list[Path], within: int | None = None) -> list[Run]:
 
 def _collect(path: Path, sweep: Path | None) -> list[Run]:
     if is_run(path):
-        return [load_run(path, sweep)]
+        try:
+            return [load_run(path, sweep)]
+        except LocalnetError as err:  # one damaged run does not stop a report of many
+            _warn(f"warning: {err}: left out")
+            return []
     if is_sweep(path):
         return [r for child in sorted((path / "runs").iterdir()) if child.is_dir() for r in _collect(child, path)]
     return [r for child in sorted(path.iterdir()) if child.is_dir() for r in _collect(child, sweep)]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import LocalnetError
+from ..metrics_log import read_rows
 from ..writes import write_text_atomic
 
 #: status values: pending (not started), running (started, not finished), done (trained to the
@@ -60,10 +60,8 @@ class Trial:
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
-    path = run_dir / "metrics.jsonl"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The trial's readable metrics rows (localnet.metrics_log.read_rows; damaged lines are skipped)."""
+    return read_rows(run_dir / "metrics.jsonl")
 
 
 def write_table(path: Path, trials: list[Trial], keys: list[str], runs: Path) -> None:
