@@ -173,6 +173,31 @@ def training_bytes(config: Any, rows: list[LayerEstimate], batch: int) -> int:
     return (4 * weights + activations) * size
 
 
+def evaluation_bytes(config: Any, rows: list[LayerEstimate]) -> int:
+    """A lower bound of what evaluation needs at data.eval_batch_size: the weights and their
+    Adam state (still held) and the largest layer's input, output and patch columns."""
+    size = np.dtype(config.dtype).itemsize
+    widest = max((math.prod(r.in_shape) + math.prod(r.out_shape) + r.kept for r in rows), default=0)
+    return (4 * sum(r.parameters for r in rows) + config.data.eval_batch_size * widest) * size
+
+
+def record_bytes(config: Any, rows: list[LayerEstimate]) -> int:
+    """What the recorder's buffers hold at once when recording is on: `record.chunk` steps of
+    every recorded layer's tensor probes (`record.examples` rows of its widest message) and
+    series, twice (the chunk being filled and the one being flushed)."""
+    record = config.record
+    if not record.enabled:
+        return 0
+    from .record import MESSAGE_PROBES  # noqa: PLC0415
+
+    names = set(record.layers) or {f"layer{i + 1}" for i in range(len(rows))}
+    tensors = sum(probe in MESSAGE_PROBES for probe in record.probes)
+    series = len(record.probes) - tensors + int(record.angle)
+    per_step = sum(record.examples * max(math.prod(r.in_shape), math.prod(r.out_shape)) * tensors + series
+                   for i, r in enumerate(rows) if f"layer{i + 1}" in names)
+    return 2 * record.chunk * per_step * np.dtype(config.dtype).itemsize
+
+
 def physical_memory(backend: str = "numpy") -> int | None:
     """Bytes of memory the backend's arrays live in: host RAM, or this container's cgroup
     limit when lower (numpy), the GPU's (CuPy, when one answers); None when unknown."""
@@ -218,7 +243,8 @@ def check_memory(config: Any, input_shape: Sequence[int], limit: int | None = No
                  backend: str | None = None) -> None:
     """ConfigError (exit 2) if training `config` cannot fit in memory: the lower bound of
     `training_bytes` at data.batch_size exceeds `limit` (default: this machine's memory for
-    the config's backend). Also checks the layer shapes chain. Nothing is allocated."""
+    the config's backend), or evaluation at data.eval_batch_size does, or training plus the
+    recorder's buffers (record.chunk steps) do. Also checks the layer shapes chain. Nothing is allocated."""
     rows = estimate_layers(config, input_shape)
     if rows is None:
         return
@@ -226,14 +252,24 @@ def check_memory(config: Any, input_shape: Sequence[int], limit: int | None = No
     if limit is None:
         return
     need = training_bytes(config, rows, config.data.batch_size)
+    where = "GPU memory" if (backend or config.backend) == "cupy" else "memory"
     if need > limit:
         biggest = max(rows, key=lambda r: r.parameters)
-        where = "GPU memory" if (backend or config.backend) == "cupy" else "memory"
         raise ConfigError(
             f"this network needs at least {_size(need)} to train ({sum(r.parameters for r in rows):,} parameters, "
             f"the largest {biggest.where} {biggest.kind} with {biggest.parameters:,}, plus Adam state and "
             f"activations at batch_size {config.data.batch_size}), more than the {_size(limit)} of {where} here: "
             "reduce units/channels or batch_size")
+    evaluation, record = evaluation_bytes(config, rows), record_bytes(config, rows)
+    if evaluation > limit:
+        raise ConfigError(f"evaluating this network at data.eval_batch_size {config.data.eval_batch_size} needs at "
+                          f"least {_size(evaluation)}, more than the {_size(limit)} of {where} here: "
+                          "lower data.eval_batch_size")
+    if need + record > limit:
+        raise ConfigError(f"recording needs at least {_size(record)} of buffers (record.chunk {config.record.chunk} "
+                          f"steps of record.examples {config.record.examples} rows per layer) on top of training's "
+                          f"{_size(need)}, more than the {_size(limit)} of {where} here: lower record.chunk, "
+                          "record.examples or the layers recorded")
 
 
 def build_checked(config: Any, backend: Any, input_shape: Sequence[int], num_classes: int,

@@ -18,6 +18,7 @@ import numpy as np
 from .backend import Backend
 from .config import RunConfig
 from .data.augment import augment_batch
+from .errors import DataError
 from .network import Network
 from .schedule import learns_from_labels
 from .seeding import rng_for
@@ -121,6 +122,10 @@ class Trainer:
         values = x.reshape(-1)
         mean = float(values.mean(dtype=np.float64)) / 255
         std = float(values.std(dtype=np.float64)) / 255
+        if not std > 0:  # every training pixel the same value: there is no spread to divide by
+            raise DataError(f"data.normalize = \"standardize\" needs training pixels that vary, but all "
+                            f"{values.size:,} are {int(values[0]) if values.size else 'absent'}: check the "
+                            "dataset, or set data.normalize = \"unit\"")
         self.scale = self.backend.dtype.type(1 / (255 * std))
         self.shift = self.backend.dtype.type(-mean / std)
 

@@ -459,13 +459,20 @@ def test_estimate_from_the_config_matches_the_built_plan(layers):
 
 def test_too_big_for_memory_is_refused_before_allocating(tmp_path, data40, monkeypatch):
     import localnet.network as network_module
-    from localnet.config import parse_config
+    from localnet.config import config_to_dict, parse_config
     from localnet.errors import ConfigError
     from localnet.plan import check_memory
 
     config = parse_config({"name": "big", "layers": [{"type": "dense", "units": 1000}, {"type": "softmax", "units": 10}],
-                           "rule": {"name": "fa"}})
+                           "rule": {"name": "fa"}, "data": {"eval_batch_size": 100}})
     check_memory(config, (28, 28, 1), limit=16 * 2**20)  # 13.6 MiB at batch_size 100: fits
+    wide_eval = parse_config({**config_to_dict(config), "data": {"eval_batch_size": 50000}})
+    with pytest.raises(ConfigError, match=r"evaluating this network at data.eval_batch_size 50000 needs at least "
+                                          r".*lower data.eval_batch_size"):
+        check_memory(wide_eval, (28, 28, 1), limit=16 * 2**20)
+    recording = parse_config({**config_to_dict(config), "record": {"enabled": True, "chunk": 10**9}})
+    with pytest.raises(ConfigError, match=r"recording needs at least .* lower record.chunk"):
+        check_memory(recording, (28, 28, 1), limit=16 * 2**20)
     with pytest.raises(ConfigError, match=r"needs at least .* more than the 1.0 MiB .*reduce units/channels or "
                                           r"batch_size"):
         check_memory(config, (28, 28, 1), limit=2**20)

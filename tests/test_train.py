@@ -63,3 +63,20 @@ def test_a_bad_subset_size_is_one_line(tmp_path, data, value):
     assert result.exit_code == 2
     assert "eval_train_examples must be an integer >= 1 or \"all\"" in result.output
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_standardize_refuses_training_pixels_without_spread():
+    """Constant training images would divide by a zero std: one line naming the fix instead."""
+    from helpers import tiny_config
+
+    from localnet.backend import get_backend
+    from localnet.errors import DataError
+    from localnet.network import build_network
+    from localnet.train import Trainer
+
+    config = tiny_config("bp", [4], 3, data={"normalize": "standardize"})
+    backend = get_backend()
+    trainer = Trainer(config, build_network(config, backend, (2,), 3), backend, 3)
+    with pytest.raises(DataError, match=r'all 10 are 7: check the dataset, or set data.normalize = "unit"'):
+        trainer.standardize_from(np.full((5, 2), 7, np.uint8))
+    trainer.standardize_from(np.arange(10, dtype=np.uint8).reshape(5, 2))  # pixels that vary are fine
