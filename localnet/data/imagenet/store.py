@@ -77,18 +77,47 @@ def completed_parts(root: Path) -> list[dict[str, Any]]:
     return parts
 
 
+#: more images than any prepared split could hold: a count above it is a damaged or hostile store
+MAX_COUNT = 10**8
+
+
 def open_split(root: str | Path) -> tuple[zarr.Array, np.ndarray, dict[str, Any]]:
     """(images array, labels int64 (N,), manifest) of a finished prepared split; DataError
-    when `root` is not one (missing, or a prepare that did not finish)."""
+    when `root` is not one (missing, or a prepare that did not finish) or does not hold what
+    its manifest says: the arrays' shapes and dtypes, every chunk file, the labels' range are
+    checked before anything large is read, so a damaged or hostile store fails here, in one
+    line, instead of allocating absurd sizes or training on the zeros of a missing shard."""
     root = Path(root)
     if not (root / MANIFEST).is_file():
         state = "an unfinished prepare" if (root / "zarr.json").is_file() else "no prepared split"
         raise DataError(f"{root} holds {state}: run `localnet data prepare imagenet SRC --out {root.parent}`")
-    manifest = json.loads((root / MANIFEST).read_text())
-    group = zarr.open_group(root, mode="r")
-    images = array_at(group, "images")
-    labels = np.asarray(array_at(group, "labels")[:], dtype=np.int64)
-    if images.shape[0] != manifest["count"] or len(labels) != manifest["count"]:
-        raise DataError(f"{root}: arrays hold {images.shape[0]} images but the manifest says {manifest['count']}: "
-                        f"prepare it again into an empty --out")
+    again = "prepare it again into an empty --out"
+    try:
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        count, classes, size = manifest["count"], manifest["classes"], manifest["size"]
+        group = zarr.open_group(root, mode="r")
+        images, label_array = array_at(group, "images"), array_at(group, "labels")
+    except (OSError, ValueError, KeyError, TypeError) as err:  # JSONDecodeError is a ValueError
+        raise DataError(f"{root} is not a readable prepared split ({type(err).__name__}: {err}): {again}") from None
+    if not (isinstance(count, int) and 0 <= count <= MAX_COUNT and isinstance(classes, list) and classes
+            and isinstance(size, int) and size >= 1):
+        raise DataError(f"{root / MANIFEST} is malformed (count {count!r}, {type(classes).__name__} classes, "
+                        f"size {size!r}): {again}")
+    expected = {"images": ((count, size, size, 3), np.dtype("uint8")), "labels": ((count,), np.dtype("int16"))}
+    for name, array in (("images", images), ("labels", label_array)):
+        shape, dtype = expected[name]
+        if tuple(array.shape) != shape or np.dtype(array.dtype) != dtype:
+            raise DataError(f"{root}/{name} is {tuple(array.shape)} {np.dtype(array.dtype)}, but the manifest says "
+                            f"{shape} {dtype}: {again}")
+    for name, array in (("images", images), ("labels", label_array)):
+        per = (array.shards or array.chunks)[0]
+        tail = "/0/0/0" if name == "images" else ""
+        missing = [i for i in range(-(-count // per)) if not (root / name / "c" / f"{i}{tail}").is_file()]
+        if missing:
+            raise DataError(f"{root}/{name} lacks {len(missing)} of its chunk files (the first: "
+                            f"{name}/c/{missing[0]}{tail}): the store is incomplete; {again}")
+    labels = np.asarray(label_array[:], dtype=np.int64)
+    if count and not (labels.min() >= 0 and labels.max() < len(classes)):
+        raise DataError(f"{root}/labels hold values outside 0..{len(classes) - 1} (from {labels.min()} to "
+                        f"{labels.max()}) for its {len(classes)} classes: {again}")
     return images, labels, manifest
