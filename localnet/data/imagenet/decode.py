@@ -21,6 +21,11 @@ import numpy as np
 from PIL import Image
 
 RESAMPLE = Image.Resampling.BILINEAR
+#: the longest side may be at most this many times the shorter one: a 1 x 60,000 image would
+#: otherwise be scaled to 256 x 15,360,000 pixels (12 GB) before its centre crop
+MAX_ASPECT = 50
+#: larger image files are skipped unread (the release's largest JPEG is about 15 MB)
+MAX_FILE_BYTES = 64 * 2**20
 
 
 class DecodeError(Exception):
@@ -46,6 +51,9 @@ def decode_resized(data: bytes, size: int, draft: bool = False) -> np.ndarray:
                 want = target_size(image.width, image.height, size)
                 # draft keeps each side >= the requested size, so step 2 only shrinks.
                 image.draft(None, want)
+            if max(image.size) > MAX_ASPECT * max(1, min(image.size)):
+                raise DecodeError(f"{image.width} x {image.height} pixels: an aspect ratio beyond {MAX_ASPECT}:1, "
+                                  "which the resize would blow up")
             image.load()  # decodes now, so a truncated file fails here
             rgb = image.convert("RGB")
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:

@@ -12,6 +12,7 @@ equal those of an uninterrupted run byte for byte. manifest.json is written last
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ import numpy as np
 from ...errors import DataError
 from ...zarr_nodes import array_at
 from ..imagenet_entry import IMAGENET
-from .decode import DecodeError, decode_resized
+from .decode import MAX_FILE_BYTES, DecodeError, decode_resized
 from .sources import Item
 from .store import CHUNK, MANIFEST, PARTS, completed_parts, create_or_open, write_json_atomic
 
@@ -34,6 +35,9 @@ def _decode_task(task: Task) -> np.ndarray | str:
     """Worker: the decoded image, or the reason it cannot be decoded (a str)."""
     path, offset, length, size, draft = task
     try:
+        stored = length if length >= 0 else os.stat(path).st_size
+        if stored > MAX_FILE_BYTES:  # a sparse or hostile file is not read whole
+            return f"{stored:,} bytes, more than an image file may have ({MAX_FILE_BYTES:,}): not read"
         return decode_resized(Item(path, offset, length, "", 0).read(), size, draft)
     except DecodeError as err:
         return str(err)
