@@ -285,7 +285,8 @@ def load_config(path: str | Path, overrides: list[str] | None = None, labels: li
     """
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist: check the path (configs live in models/)")
+        state = "is not a regular file" if path.exists() else "does not exist"  # a FIFO would block the read
+        raise ConfigError(f"config file {str(path)!r} {state}: check the path (configs live in models/)")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:

@@ -103,6 +103,8 @@ def parse_space(raw: dict[str, Any], source: str = "space") -> Space:
 def load_space(path: str | Path) -> Space:
     """Read and check a space file."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a folder, or a FIFO that would block the read
+        raise ConfigError(f"space file {path} is not a regular file: pass --space with a TOML file (see models/spaces/)")
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:

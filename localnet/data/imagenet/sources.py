@@ -15,6 +15,7 @@ Class index = position of the wnid in the sorted list of wnids (the standard ord
 from __future__ import annotations
 
 import io
+import math
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ VAL_TAR = "ILSVRC2012_img_val.tar"
 DEVKIT_TAR = "ILSVRC2012_devkit_t12.tar.gz"
 DEVKIT_DIR = "ILSVRC2012_devkit_t12"
 META = "data/meta.mat"
+MAX_SYNSETS = 2000  # the release's meta.mat has 1,860 synsets (1,000 leaves)
 GROUND_TRUTH = "data/ILSVRC2012_validation_ground_truth.txt"
 IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")
 
@@ -153,12 +155,12 @@ def read_devkit(src: Path) -> Devkit | None:
     """The devkit under `src` (tar.gz or extracted folder), or None if there is none."""
     folder, archive = src / DEVKIT_DIR, src / DEVKIT_TAR
     if folder.is_dir():
-        meta, truth = (folder / META).read_bytes(), (folder / GROUND_TRUTH).read_text()
+        meta, truth = _devkit_file(folder / META), _devkit_file(folder / GROUND_TRUTH).decode(errors="replace")
     elif archive.is_file():
         try:
             with tarfile.open(archive, mode="r:*") as tar:
                 meta = _member(tar, f"{DEVKIT_DIR}/{META}", archive).read()
-                truth = _member(tar, f"{DEVKIT_DIR}/{GROUND_TRUTH}", archive).read().decode()
+                truth = _member(tar, f"{DEVKIT_DIR}/{GROUND_TRUTH}", archive).read().decode(errors="replace")
         except (tarfile.TarError, OSError, EOFError) as err:
             raise DataError(f"{archive} cannot be read ({type(err).__name__}): use the release's devkit") from None
     else:
@@ -173,25 +175,53 @@ def read_devkit(src: Path) -> Devkit | None:
     return Devkit(wnids, counts, val_ids)
 
 
+#: the devkit's files are small (meta.mat about 2 MB, the ground truth 300 KB): a larger one is not read
+MAX_DEVKIT_BYTES = 16 * 2**20
+
+
+def _devkit_file(path: Path) -> bytes:
+    """The bytes of one extracted devkit file; DataError if it is missing, not a regular file
+    (a folder, a FIFO that would block) or too large to be the release's."""
+    if not path.is_file():
+        state = "missing" if not path.exists() else "not a regular file"
+        raise DataError(f"{path} is {state}: use the release's ILSVRC2012 devkit")
+    if path.stat().st_size > MAX_DEVKIT_BYTES:
+        raise DataError(f"{path} has {path.stat().st_size:,} bytes, more than the devkit's files have: "
+                        "use the release's ILSVRC2012 devkit")
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise DataError(f"{path} cannot be read ({type(err).__name__}: {err})") from None
+
+
 def _member(tar: tarfile.TarFile, name: str, archive: Path) -> io.BufferedReader:
     try:
-        handle = tar.extractfile(name)
+        info = tar.getmember(name)
+        handle = tar.extractfile(info) if info.isfile() else None
     except KeyError:
         handle = None
     if handle is None:
         raise DataError(f"{archive} lacks {name}: use the release's ILSVRC2012 devkit")
+    if info.size > MAX_DEVKIT_BYTES:
+        raise DataError(f"{name} in {archive} has {info.size:,} bytes, more than the devkit's files have: "
+                        "use the release's ILSVRC2012 devkit")
     return handle  # type: ignore[return-value]
 
 
 def parse_meta(data: bytes, where: Path) -> tuple[tuple[str, ...], dict[str, int]]:
     """(wnids by ILSVRC2012_ID, training images per wnid) of the 1,000 leaf classes in
     meta.mat (its `synsets` struct array; leaves have ILSVRC2012_ID 1..1000)."""
-    from scipy.io import loadmat  # noqa: PLC0415 - only prepare reads meta.mat
+    from scipy.io import loadmat, whosmat  # noqa: PLC0415 - only prepare reads meta.mat
 
     try:
+        # What the file declares, before loading it: a few KB can declare gigabytes.
+        declared = {name: shape for name, shape, _ in whosmat(io.BytesIO(data))}
+        if "synsets" not in declared or math.prod(declared["synsets"]) > MAX_SYNSETS:
+            raise ValueError(f"it declares {declared.get('synsets', 'no')} synsets, not the release's "
+                             f"{MAX_SYNSETS:,} at most")
         synsets = loadmat(io.BytesIO(data), squeeze_me=True)["synsets"]
         rows = [(int(s["ILSVRC2012_ID"]), str(s["WNID"]), int(s["num_train_images"])) for s in synsets]
-    except (KeyError, ValueError, TypeError, IndexError, OSError) as err:
+    except Exception as err:
         raise DataError(f"{where} is not the devkit's meta.mat ({type(err).__name__}: {err}): "
                         f"use the release's ILSVRC2012 devkit") from None
     leaves = sorted((r for r in rows if 1 <= r[0] <= 1000), key=lambda r: r[0])
