@@ -188,7 +188,11 @@ def resume_experiment(run_dir: Path, data_dir: str | None = None, epochs: int | 
     overrides = {f"train.epochs={epochs}": f"--epochs {epochs}"} if epochs is not None else {}
     if threads is not None:
         overrides[f"threads={threads}"] = f"--threads {threads}"
+    saved_threads = load_config(run_dir / "config.toml").threads if threads is not None else None
     config = load_config(run_dir / "config.toml", list(overrides), list(overrides.values()))
+    if saved_threads is not None and resolve_threads(saved_threads) != resolve_threads(config.threads):
+        echo(f"warning: resuming on {config.threads} BLAS thread(s); the run trained on {saved_threads}: "
+             "sums may round differently, so the result may differ from an uninterrupted run's bits")
     done = _finished_epochs(run_dir)
     if done is not None and done >= config.train.epochs:
         asked = "" if epochs is None else f", and --epochs {epochs} asks for no more"
