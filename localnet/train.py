@@ -18,7 +18,7 @@ import numpy as np
 from .backend import Backend
 from .config import RunConfig
 from .data.augment import augment_batch
-from .errors import DataError
+from .errors import DataError, LocalnetError
 from .network import Network
 from .schedule import learns_from_labels
 from .seeding import rng_for
@@ -81,6 +81,18 @@ class Position:
     counted: int = 0
     seconds: float = 0.0
     augment_state: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        # A checkpoint's position is read back from a file: a damaged or hostile one must not
+        # steer training (its loader treats the ValueError as a broken checkpoint).
+        for name, low in (("epoch", 1), ("pass_index", 0), ("batch_index", 0), ("step", 0), ("counted", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value < 2**53:
+                raise ValueError(f"position {name} {value!r} is not an integer in [{low}, 2^53)")
+        for name in ("loss_sum", "seconds"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < math.inf:
+                raise ValueError(f"position {name} {value!r} is not a finite number >= 0")
 
 
 def batches(n: int, batch_size: int, order: np.ndarray | None) -> Iterator[np.ndarray | slice]:
@@ -262,6 +274,12 @@ class Trainer:
         first = resume.epoch if resume is not None else 1
         passes = len(self.network.rule.passes())
         per_pass = -(-len(x_train) // self.config.data.batch_size)  # steps
+        # pass_index == passes: the epoch's passes are done (stopped during its evaluation)
+        if resume is not None and (resume.pass_index > passes or resume.batch_index > per_pass or first > epochs + 1
+                                   or (resume.pass_index == passes and resume.batch_index)):
+            raise LocalnetError(f"the checkpoint's position (epoch {resume.epoch}, pass {resume.pass_index}, batch "
+                                f"{resume.batch_index}) does not fit this run ({epochs} epochs of {passes} pass(es) of "
+                                f"{per_pass} batches): it is not this run's checkpoint; start a new run")
         for epoch in range(first, epochs + 1):
             position = resume if resume is not None and epoch == first else Position(epoch=epoch, step=self.step_count)
             done_steps = position.pass_index * per_pass + position.batch_index

@@ -586,3 +586,43 @@ def test_a_finite_blow_up_stops_the_run_with_one_line(tmp_path):
     check_loss(1, 2.3, 2.3, 10, 10.0)  # chance level is far below the limit
     with pytest.raises(DivergenceError, match="test loss is 24"):
         check_loss(1, 2.0, 24.0, 10, 10.0)
+
+
+def _set_position(checkpoint, **change):
+    import json as _json
+
+    with np.load(checkpoint) as data:
+        state = {key: data[key] for key in data.files}
+    position = _json.loads(state["trainer/position"].tobytes().decode())
+    position.update(change)
+    state["trainer/position"] = np.frombuffer(_json.dumps(position).encode(), dtype=np.uint8)
+    with open(checkpoint, "wb") as handle:
+        np.savez(handle, **state)
+
+
+def test_a_checkpoint_position_that_lies_is_not_followed(tmp_path):
+    """A negative step makes the newest checkpoint unusable (skipped, the one before resumes);
+    a well-formed position this run cannot have is one line, not silently other results."""
+    from click.testing import CliRunner
+
+    from localnet.cli import main
+    from localnet.data.synthetic import write_synthetic_mnist
+
+    write_synthetic_mnist(tmp_path / "mnist", n_train=32, n_test=16)
+    (tmp_path / "c.toml").write_text(small_toml(epochs=2, train=("checkpoint_every = 2", "keep_checkpoints = 3")))
+    run = tmp_path / "run"
+    args = ["--data-dir", str(tmp_path / "mnist"), "--no-progress"]
+    assert CliRunner().invoke(main, ["run", str(tmp_path / "c.toml"), "--out", str(run), *args]).exit_code == 0
+    (run / "summary.json").unlink()
+    newest, before = sorted((run / "checkpoints").glob("ckpt-*.npz"))[-1:-3:-1]
+    _set_position(newest, step=-5)
+    resumed = CliRunner().invoke(main, ["run", "--resume", str(run), *args])
+    assert resumed.exit_code == 0, resumed.output
+    assert f"warning: skipping checkpoint {newest} (ValueError: position step -5 is not an integer" in resumed.output
+    assert f"resuming {run} from {before.name}" in resumed.output
+    (run / "summary.json").unlink()
+    newest = sorted((run / "checkpoints").glob("ckpt-*.npz"))[-1]
+    _set_position(newest, pass_index=7)
+    lied = CliRunner().invoke(main, ["run", "--resume", str(run), *args])
+    assert lied.exit_code == 1 and "Traceback" not in lied.output, lied.output
+    assert "the checkpoint's position (epoch 3, pass 7" in lied.output and "it is not this run's checkpoint" in lied.output
