@@ -11,6 +11,7 @@ are checked for structure (keys, shapes, counts, label range).
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
 
@@ -29,10 +30,34 @@ def _files() -> tuple[FileSpec, ...]:
     return (*train, FileSpec("val_data.npz", None, 0, role="test"))
 
 
+#: rows a release file may hold (a train batch has about 128,000): a header promising more is not believed
+MAX_ROWS = 2_000_000
+
+
+def _check_headers(spec: DatasetSpec, path: Path, fix: str) -> None:
+    """DataError if an array header in the npz promises more than the file can hold: more
+    rows than MAX_ROWS, or more bytes than its member stores (a few KB claiming terabytes
+    would otherwise be allocated before anything else is checked)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    major, _ = np.lib.format.read_magic(member)
+                    read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                    shape, _, dtype = read(member)
+                need = math.prod(shape) * dtype.itemsize
+                if (shape and shape[0] > MAX_ROWS) or need > info.file_size:
+                    raise DataError(f"{spec.title} file {path}: {info.filename} claims shape {shape} ({need:,} bytes) "
+                                    f"but stores {info.file_size:,}: {fix}")
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"{spec.title} file {path} is not a readable npz ({error_summary(err)[:120]}): {fix}") from None
+
+
 def read_batch(spec: DatasetSpec, path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(x uint8 (n, S, S, 3), y int64 (n,) 0-based) of one npz file; DataError if malformed."""
     side = spec.input_shape[0]
     fix = spec.file_fix(path.parent)
+    _check_headers(spec, path, fix)
     try:
         with np.load(path, allow_pickle=False) as npz:
             data, labels = npz["data"], np.asarray(npz["labels"])

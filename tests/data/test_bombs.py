@@ -83,3 +83,22 @@ def test_an_image_file_too_large_is_not_read(tmp_path):
     good = tmp_path / "good.JPEG"
     good.write_bytes(_jpeg(20, 30))
     assert isinstance(_decode_task((str(good), 0, -1, 16, False)), np.ndarray)
+
+
+def test_an_npz_header_claiming_terabytes_is_not_believed(tmp_path):
+    """An imagenet32 file whose data header claims (10^10, 3072) uint8 (28 TiB) in a few bytes."""
+    import zipfile
+
+    from localnet.data.downsampled import IMAGENET32, read_batch
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False,
+                                                  "shape": (10**10, 3072)})
+    labels = io.BytesIO()
+    np.save(labels, np.ones(4, dtype=np.int64))
+    path = tmp_path / "val_data.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data.npy", header.getvalue() + b"\0" * 64)
+        archive.writestr("labels.npy", labels.getvalue())
+    with pytest.raises(DataError, match=r"data.npy claims shape \(10000000000, 3072\)"):
+        read_batch(IMAGENET32, path)
