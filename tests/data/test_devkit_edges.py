@@ -70,3 +70,25 @@ def test_a_fifo_as_config_or_space_does_not_hang(tmp_path):
         load_config(fifo)
     with pytest.raises(ConfigError, match="is not a regular file"):
         load_space(fifo)
+
+
+def test_a_truncated_train_tar_without_devkit_is_one_line(tmp_path):
+    src = tmp_path / "src"
+    write_release(src)
+    (src / DEVKIT_TAR).unlink()
+    tar = src / "ILSVRC2012_img_train.tar"
+    tar.write_bytes(tar.read_bytes()[:3000])
+    with pytest.raises(DataError, match=r"cannot be read as a tar \(ReadError|runs past the end of the tar"):
+        prepare_imagenet(src, tmp_path / "out", size=8, splits=("train",))
+
+
+def test_a_tar_member_claiming_more_than_the_file_is_one_line(tmp_path):
+    """A header promising 10 MB of data in a 2 KB file (a hostile or cut tar)."""
+    src = tmp_path / "src"
+    (src / "val").mkdir(parents=True)
+    info = tarfile.TarInfo("n01440764.tar")
+    info.size = 10 * 2**20
+    (src / "ILSVRC2012_img_train.tar").write_bytes(info.tobuf(format=tarfile.GNU_FORMAT) + b"\0" * 512)
+    with pytest.raises(DataError, match=r"(cannot be read as a tar \(ReadError: unexpected end of data\)"
+                                        r"|member n01440764.tar claims 10,485,760 bytes, which run past the end)"):
+        prepare_imagenet(src, tmp_path / "out", size=8, splits=("train",))

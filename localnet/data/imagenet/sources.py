@@ -104,7 +104,7 @@ def train_tar_items(path: Path, classes: list[str]) -> list[Item]:
     index = {w: i for i, w in enumerate(classes)}
     items = []
     with _tar(path) as outer:
-        inner_tars = sorted((m for m in outer.getmembers() if m.isfile() and m.name.endswith(".tar")),
+        inner_tars = sorted((m for m in _fits(path, outer.getmembers()) if m.isfile() and m.name.endswith(".tar")),
                             key=lambda m: m.name)
         for member in inner_tars:
             wnid = Path(member.name).stem
@@ -114,23 +114,39 @@ def train_tar_items(path: Path, classes: list[str]) -> list[Item]:
             with open(path, "rb") as handle, tarfile.open(
                 fileobj=Window(handle, member.offset_data, member.size), mode="r:"  # type: ignore[call-overload]  # a file-like window
             ) as inner:  # tarfile seeks past the JPEG data: only the headers are read
-                for image in _images(inner.getmembers()):
+                for image in _images(_fits(path, inner.getmembers(), member.size)):
                     items.append(Item(str(path), member.offset_data + image.offset_data, image.size,
                                       f"{path.name}:{member.name}:{image.name}", index[wnid]))
     return items
 
 
+def _fits(path: Path, members: list[tarfile.TarInfo], end: int | None = None) -> list[tarfile.TarInfo]:
+    """`members`, after checking that each one's data lies inside the file (or before `end`):
+    a header whose size runs past the end is a truncated or hostile tar (DataError)."""
+    limit = path.stat().st_size if end is None else end
+    for member in members:
+        if member.offset_data + member.size > limit:
+            raise DataError(f"{path}: member {member.name} claims {member.size:,} bytes, which run past the end of "
+                            f"the tar (a truncated download?): use the complete official tar")
+    return members
+
+
 def tar_wnids(path: Path) -> list[str]:
     """The wnids of the per-class tars in the train tar-of-tars, sorted."""
-    with _tar(path) as outer:
-        return sorted(Path(m.name).stem for m in outer.getmembers() if m.isfile() and m.name.endswith(".tar"))
+    try:
+        with _tar(path) as outer:
+            members = _fits(path, outer.getmembers())
+    except (tarfile.TarError, OSError, EOFError) as err:
+        raise DataError(f"{path} cannot be read as a tar ({type(err).__name__}: {err}): a truncated download? "
+                        "use the complete official tar") from None
+    return sorted(Path(m.name).stem for m in members if m.isfile() and m.name.endswith(".tar"))
 
 
 def val_tar_items(path: Path, devkit: Devkit, classes: list[str]) -> list[Item]:
     """Items of the flat val tar, in file-name order, labelled by the ground truth."""
     index = {w: i for i, w in enumerate(classes)}
     with _tar(path) as tar:
-        images = _images(tar.getmembers())
+        images = _images(_fits(path, tar.getmembers()))
     if len(images) != len(devkit.val_ids):
         raise DataError(f"{path} holds {len(images)} images but the ground truth lists {len(devkit.val_ids)}: "
                         f"use the val tar and devkit of the same release")
