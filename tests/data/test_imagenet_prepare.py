@@ -217,3 +217,30 @@ def test_prepare_never_clears_a_folder_it_did_not_write(tmp_path):
     prepare_imagenet(src, tmp_path / "new", size=8)  # an empty or new folder is fine
     (tmp_path / "empty" / "train").mkdir(parents=True)
     prepare_imagenet(src, tmp_path / "empty", size=8)
+
+
+@pytest.mark.slow
+def test_a_killed_multi_worker_prepare_leaves_no_workers_and_no_tracebacks(tmp_path):
+    """SIGKILL a prepare with 2 decode workers mid-run: its workers die with it (their
+    stderr, the same pipe, closes at once) and print nothing (no BrokenPipe tracebacks)."""
+    write_folders(tmp_path / "src")
+    from io import BytesIO
+
+    from PIL import Image
+
+    big = BytesIO()  # slow to decode, so the workers are busy when the kill lands
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (1600, 1600, 3), dtype=np.uint8)).save(big, "JPEG")
+    for wnid in CLASSES[1:]:
+        for i in range(20):
+            (tmp_path / "src" / "train" / wnid / f"{wnid}_x{i}.JPEG").write_bytes(big.getvalue())
+    root = tmp_path / "out" / "train"
+    child = subprocess.Popen([sys.executable, "-m", "localnet.cli", "data", "prepare", "imagenet",
+                              str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--size", "160", "--chunk", "1",
+                              "--workers", "2", "--split", "train"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (root / ".parts" / "000003.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.002)
+    os.kill(child.pid, signal.SIGKILL)
+    _, stderr = child.communicate(timeout=30)  # returns once every holder of the pipe (the workers) is gone
+    assert child.returncode == -signal.SIGKILL and not (root / "manifest.json").exists()
+    assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr, stderr.decode()

@@ -11,8 +11,11 @@ equal those of an uninterrupted run byte for byte. manifest.json is written last
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -45,12 +48,21 @@ def _decode_task(task: Task) -> np.ndarray | str:
         return f"cannot read: {type(err).__name__}: {err}"
 
 
+def _worker_start() -> None:  # pragma: no cover - runs in each pool worker
+    """A decode worker leaves Ctrl-C to the prepare process (which stops the pool), and on
+    Linux dies with it: a killed prepare must not leave workers that print BrokenPipe
+    tracebacks as they try to hand back their images."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _decoded(tasks: Sequence[Task], workers: int) -> Iterator[np.ndarray | str]:
     """Decoded results in task order: in this process (workers <= 1) or a spawn pool."""
     if workers <= 1:
         yield from map(_decode_task, tasks)
         return
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_start) as pool:
         yield from pool.imap(_decode_task, tasks, chunksize=8)
 
 
