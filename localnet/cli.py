@@ -128,7 +128,12 @@ def validate(config: str, sets: tuple[str, ...]) -> None:
     spec = get_spec(cfg.data.dataset)
     shape = input_shape_of(cfg)  # data.image_size for streamed ImageNet
     check_memory(cfg, shape)  # what training on the config's backend needs
-    network = build_checked(cfg, get_backend("numpy", cfg.dtype), shape, spec.num_classes)
+    # A streamed dataset's classes are its prepared manifest's (a subset may have fewer than
+    # the release's 1,000), known only at run time: the output layer is taken at its word.
+    from .data.imagenet_spec import is_streamed  # noqa: PLC0415
+
+    classes = getattr(cfg.layers[-1], "units", spec.num_classes) if is_streamed(cfg.data.dataset) else spec.num_classes
+    network = build_checked(cfg, get_backend("numpy", cfg.dtype), shape, classes)
     if cfg.backend != "numpy":
         try:
             get_backend(cfg.backend, cfg.dtype)

@@ -149,3 +149,11 @@ def test_the_train_error_subset_reads_only_its_images_and_changes_no_parameter(p
     assert (full["test_error"], full["test_loss"]) == (part["test_error"], part["test_loss"])
     assert part["train_error"] * 5 / 100 == pytest.approx(round(part["train_error"] * 5 / 100))  # k of 5 images
     assert full["train_error"] * 14 / 100 == pytest.approx(round(full["train_error"] * 14 / 100))  # k of 14
+
+
+def test_validate_takes_a_streamed_config_s_classes_from_its_output_layer():
+    """A 3-class prepared subset trains (the test above); validate of the same config must not
+    refuse it for lacking the release's 1,000 classes."""
+    result = CliRunner().invoke(main, ["validate", CONFIG, *sets()])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("parameters)") and "(3,)" in result.output
