@@ -136,6 +136,10 @@ class Sweep:
 
     def _train_to(self, runner: Runner, epochs: int) -> None:
         self.trials = [t.with_results(self.run_dir(t)) if t.status != "pending" else t for t in self.trials]
+        # A trial that finished all its epochs while the table was not saved (a kill between its
+        # exit and the save) is done, not "running" for ever.
+        self.trials = [replace(t, status="done") if t.status == "running" and t.epochs >= self.plan.epochs
+                       and (self.run_dir(t) / "summary.json").is_file() else t for t in self.trials]
         live = [t for t in self.trials if t.status not in ("stopped", "failed") and t.epochs < epochs]
         jobs = [TrialJob(t.name, self.run_dir(t), self.out / "config.toml", t.overrides, t.seed, epochs,
                          self.plan.threads, self.plan.gpus, self.data_dir) for t in live]

@@ -52,3 +52,24 @@ def test_a_run_directory_is_not_a_sweep_directory(tmp_path):
     result = CliRunner().invoke(main, sweep_args(files, run, "--trials", "2", "--epochs", "1"))
     assert result.exit_code == 2 and "holds files that are not a localnet sweep" in result.output
     assert _files_of(run) == before
+
+
+def test_a_trial_that_finished_unrecorded_is_done_on_the_rerun(tmp_path):
+    """Killed between a trial's exit and the table's save, the table says "running" for a
+    trial that finished: the rerun records it as done and trains nothing."""
+    import csv
+
+    files = write_files(tmp_path)
+    out = tmp_path / "sweep"
+    args = sweep_args(files, out, "--trials", "2", "--epochs", "1", "--jobs", "1")
+    assert CliRunner().invoke(main, args).exit_code == 0
+    with (out / "trials.csv").open() as handle:
+        rows = list(csv.reader(handle))
+    status = rows[0].index("status")
+    rows[1][status] = "running"  # as the kill left it
+    with (out / "trials.csv").open("w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    rerun = CliRunner().invoke(main, args)
+    assert rerun.exit_code == 0 and "training " not in rerun.output, rerun.output
+    with (out / "trials.csv").open() as handle:
+        assert [row["status"] for row in csv.DictReader(handle)] == ["done", "done"]
