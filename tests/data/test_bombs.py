@@ -85,20 +85,61 @@ def test_an_image_file_too_large_is_not_read(tmp_path):
     assert isinstance(_decode_task((str(good), 0, -1, 16, False)), np.ndarray)
 
 
-def test_an_npz_header_claiming_terabytes_is_not_believed(tmp_path):
+def _write_terabyte_npz(path) -> None:
     """An imagenet32 file whose data header claims (10^10, 3072) uint8 (28 TiB) in a few bytes."""
     import zipfile
-
-    from localnet.data.downsampled import IMAGENET32, read_batch
 
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False,
                                                   "shape": (10**10, 3072)})
     labels = io.BytesIO()
     np.save(labels, np.ones(4, dtype=np.int64))
-    path = tmp_path / "val_data.npz"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("data.npy", header.getvalue() + b"\0" * 64)
         archive.writestr("labels.npy", labels.getvalue())
+
+
+def test_an_npz_header_claiming_terabytes_is_not_believed(tmp_path):
+    from localnet.data.downsampled import IMAGENET32, read_batch
+
+    path = tmp_path / "val_data.npz"
+    _write_terabyte_npz(path)
     with pytest.raises(DataError, match=r"data.npy claims shape \(10000000000, 3072\)"):
         read_batch(IMAGENET32, path)
+
+
+LIMIT = 2**30  # 1 GiB of address space: each bomb would need far more
+
+
+def _under_limit(code: str) -> subprocess.CompletedProcess:
+    child = textwrap.dedent(f"""
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, ({LIMIT}, {LIMIT}))
+    """) + textwrap.dedent(code)
+    return subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_the_image_and_npz_bombs_under_a_memory_limit(tmp_path):
+    """The 1 x 60,000 JPEG (12 GB once resized) and the npz header claiming 28 TiB, each in a
+    process limited to 1 GiB: the one-line refusal, not a MemoryError."""
+    (tmp_path / "tall.jpg").write_bytes(_jpeg(1, 60000))
+    done = _under_limit(f"""
+        from localnet.data.imagenet.decode import DecodeError, decode_resized
+        try:
+            decode_resized(open({str(tmp_path / "tall.jpg")!r}, "rb").read(), 256)
+        except DecodeError as err:
+            print(err); sys.exit(1)
+    """)
+    assert done.returncode == 1 and "an aspect ratio beyond" in done.stdout, done.stdout + done.stderr
+    path = tmp_path / "val_data.npz"
+    _write_terabyte_npz(path)
+    done = _under_limit(f"""
+        from localnet.data.downsampled import IMAGENET32, read_batch
+        from localnet.errors import DataError
+        try:
+            read_batch(IMAGENET32, __import__("pathlib").Path({str(path)!r}))
+        except DataError as err:
+            print(err); sys.exit(1)
+    """)
+    assert done.returncode == 1 and "claims shape (10000000000, 3072)" in done.stdout, done.stdout + done.stderr
