@@ -51,3 +51,14 @@ def test_the_figure_needs_a_rule_and_bp_measured(tmp_path):
     assert scaling_figure([run("mnist", "fc", "fa", [2.0])], tmp_path / "a.png") is None
     path = scaling_figure([run("mnist", "fc", "bp", [1.5]), run("mnist", "fc", "fa", [2.0])], tmp_path / "s.png")
     assert path == tmp_path / "s.png" and path.stat().st_size > 1000
+
+
+def test_schedules_are_compared_only_at_equal_epochs():
+    """A 100-epoch parallel run against a 50-epoch alternating one is listed, not counted."""
+    runs = [run("cifar10", "fc", "aosdtp", [60.0] * 49 + [57.25], "alternating"),
+            run("cifar10", "fc", "aosdtp", [60.0] * 99 + [53.05], "parallel"),
+            run("mnist", "fc", "dtp", [2.0], "alternating"), run("mnist", "fc", "dtp", [2.5], "parallel")]
+    row = claims_table(runs).splitlines()[-1]
+    assert row.split(" | ")[2] == "holds"
+    assert "MNIST-FC dtp: 2.00 vs 2.50 (1 ep)" in row
+    assert "not compared (unequal epochs): CIFAR-FC aosdtp: 57.25 (50 ep) vs 53.05 (100 ep)" in row
