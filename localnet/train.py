@@ -84,8 +84,9 @@ class Position:
 
     def __post_init__(self) -> None:
         # A checkpoint's position is read back from a file: a damaged or hostile one must not
-        # steer training (its loader treats the ValueError as a broken checkpoint).
-        for name, low in (("epoch", 1), ("pass_index", 0), ("batch_index", 0), ("step", 0), ("counted", 0)):
+        # steer training (its loader treats the ValueError as a broken checkpoint). Epoch 0 is a
+        # warm-up epoch (the device check trains one before timing).
+        for name, low in (("epoch", 0), ("pass_index", 0), ("batch_index", 0), ("step", 0), ("counted", 0)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value < 2**53:
                 raise ValueError(f"position {name} {value!r} is not an integer in [{low}, 2^53)")
