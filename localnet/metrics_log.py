@@ -42,14 +42,15 @@ def read_rows(path: Path, warn: Callable[[str], None] | None = None) -> list[dic
     except FileNotFoundError:
         return []
     rows, skipped = [], []
-    for number, line in enumerate(text.splitlines(), 1):
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
-            skipped.append((number, "not JSON" + (" (a truncated last line)" if not text.endswith("\n") and
-                                                   number == len(text.splitlines()) else "")))
+            torn = number == len(lines) and not text.endswith("\n")
+            skipped.append((number, "not JSON (a truncated last line)" if torn else "not JSON"))
             continue
         if (why := _problem(row)) is not None:
             skipped.append((number, why))

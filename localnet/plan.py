@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .network import Network
+from .writes import size_text
 
 
 @dataclass(frozen=True)
@@ -232,13 +233,6 @@ def cgroup_memory_limit(root: str = "/sys/fs/cgroup") -> int | None:
     return None
 
 
-def _size(n: int) -> str:
-    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
-        if n >= scale:
-            return f"{n / scale:,.1f} {unit}"
-    return f"{n / 2**10:,.1f} KiB"
-
-
 def check_memory(config: Any, input_shape: Sequence[int], limit: int | None = None,
                  backend: str | None = None) -> None:
     """ConfigError (exit 2) if training `config` cannot fit in memory: the lower bound of
@@ -256,19 +250,19 @@ def check_memory(config: Any, input_shape: Sequence[int], limit: int | None = No
     if need > limit:
         biggest = max(rows, key=lambda r: r.parameters)
         raise ConfigError(
-            f"this network needs at least {_size(need)} to train ({sum(r.parameters for r in rows):,} parameters, "
+            f"this network needs at least {size_text(need)} to train ({sum(r.parameters for r in rows):,} parameters, "
             f"the largest {biggest.where} {biggest.kind} with {biggest.parameters:,}, plus Adam state and "
-            f"activations at batch_size {config.data.batch_size}), more than the {_size(limit)} of {where} here: "
+            f"activations at batch_size {config.data.batch_size}), more than the {size_text(limit)} of {where} here: "
             "reduce units/channels or batch_size")
     evaluation, record = evaluation_bytes(config, rows), record_bytes(config, rows)
     if evaluation > limit:
         raise ConfigError(f"evaluating this network at data.eval_batch_size {config.data.eval_batch_size} needs at "
-                          f"least {_size(evaluation)}, more than the {_size(limit)} of {where} here: "
+                          f"least {size_text(evaluation)}, more than the {size_text(limit)} of {where} here: "
                           "lower data.eval_batch_size")
     if need + record > limit:
-        raise ConfigError(f"recording needs at least {_size(record)} of buffers (record.chunk {config.record.chunk} "
+        raise ConfigError(f"recording needs at least {size_text(record)} of buffers (record.chunk {config.record.chunk} "
                           f"steps of record.examples {config.record.examples} rows per layer) on top of training's "
-                          f"{_size(need)}, more than the {_size(limit)} of {where} here: lower record.chunk, "
+                          f"{size_text(need)}, more than the {size_text(limit)} of {where} here: lower record.chunk, "
                           "record.examples or the layers recorded")
 
 

@@ -10,7 +10,6 @@ signal stops at once (the newest periodic checkpoint stays).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
@@ -51,9 +50,10 @@ def default_run_dir(config: RunConfig) -> Path:
     return Path("runs") / f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+#: the files a run writes atomically into its folder (each through ".NAME.tmp")
+RUN_FILES = ("config.toml", "metrics.jsonl", "params.npz", "summary.json")
 #: what a run writes, replaces or clears in its folder (none of them may be a link)
-RUN_ENTRIES = (LOCK_NAME, "config.toml", "metrics.jsonl", "params.npz", "summary.json", "checkpoints",
-               "record.zarr", ".config.toml.tmp", ".metrics.jsonl.tmp", ".params.npz.tmp", ".summary.json.tmp")
+RUN_ENTRIES = (LOCK_NAME, "checkpoints", "record.zarr", *RUN_FILES, *(f".{name}.tmp" for name in RUN_FILES))
 
 
 def prepare_run_dir(path: Path, force: bool, echo: Callable[[str], None] | None = None) -> Path:
@@ -65,7 +65,7 @@ def prepare_run_dir(path: Path, force: bool, echo: Callable[[str], None] | None 
     refuse_links(path, RUN_ENTRIES)
     RunLock(path).check_free()
     held = sorted(p.name for p in path.iterdir() if p.name != LOCK_NAME) if path.is_dir() else []
-    is_run = any(name in held for name in ("config.toml", "metrics.jsonl", "params.npz", "summary.json", "checkpoints"))
+    is_run = any(name in held for name in (*RUN_FILES, "checkpoints"))
     if held and not force:
         what = "already holds a run" if is_run else f"is not empty (it holds {held[0]})"
         raise LocalnetError(f"run directory {path} {what}: choose another --out, or pass --force to "
@@ -158,8 +158,11 @@ def run_experiment(config: RunConfig, data_dir: str | None = None, out: Path | N
         if not resume:  # a fresh run needs room for its checkpoints: refuse now, not hours in
             check_space(out or default_run_dir(config), run_disk_bytes(network, config.train.keep_checkpoints),
                         f"{config.train.keep_checkpoints} checkpoints and params.npz", force)
-        run_dir = out if resume and out is not None else prepare_run_dir(out or default_run_dir(config), force, echo)
-        refuse_links(run_dir, RUN_ENTRIES)  # a resumed folder too
+        if resume and out is not None:
+            run_dir = out
+            refuse_links(run_dir, RUN_ENTRIES)  # prepare_run_dir checks a fresh run's folder
+        else:
+            run_dir = prepare_run_dir(out or default_run_dir(config), force, echo)
         with RunLock(run_dir):
             resume_command = f"localnet run --resume {run_dir}" + (f" --data-dir {data_dir}" if data_dir else "")
             try:
@@ -307,8 +310,7 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
             metrics = log.open("ab", buffering=0)  # unbuffered: a line is on disk or cut off, never pending
     except WriteError:
         if recorder is not None:
-            with contextlib.suppress(WriteError):
-                recorder.close(complete=False)
+            recorder.abandon()
         raise
     received: list[int] = []
     try:
@@ -319,10 +321,7 @@ def _train_into(config: RunConfig, network: Network, backend: Any, arrays: tuple
             history = trainer.fit(arrays, config.train.epochs, on_epoch, progress, position, history)
     except BaseException as err:
         if recorder is not None:
-            # what was flushed stays readable; on a full disk this flush fails too, and the
-            # error being raised already says what to do
-            with contextlib.suppress(WriteError):
-                recorder.close(complete=False)
+            recorder.abandon()
         if isinstance(err, Stopped):
             name = signal.Signals(received[0]).name if received else "a stop request"
             raise Interrupted(f"interrupted by {name}: checkpoint saved at step {err.position.step}; "

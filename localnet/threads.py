@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from contextlib import AbstractContextManager
 
+from .errors import ConfigError
+
 DEFAULT_THREADS = 1
 
 
@@ -37,8 +39,6 @@ def resolve_threads(setting: int) -> int:
     setting: such threads only contend)."""
     cores = available_cores()
     if setting > OVERSUBSCRIBE * cores:
-        from .errors import ConfigError  # noqa: PLC0415
-
         raise ConfigError(f"threads = {setting} is far more than the {cores} core{'s' if cores != 1 else ''} this "
                           f"process may use: set at most {cores} (or 0 for all of them)")
     return cores if setting == 0 else setting

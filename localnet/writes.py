@@ -168,7 +168,8 @@ def free_bytes(path: Path) -> int | None:
 
 
 def size_text(n: int) -> str:
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+    """Bytes as "1.5 GiB" (TiB, GiB, MiB or KiB)."""
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
         if n >= scale:
             return f"{n / scale:,.1f} {unit}"
     return f"{n / 2**10:,.1f} KiB"

@@ -15,6 +15,7 @@ flush copies them all to the host at once and appends them to the store as whole
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -301,6 +302,15 @@ class Recorder:
             if self._pool is not None:
                 self._pool.shutdown()
         self.writer.set_attrs(complete=complete, cost=self.cost())
+
+    def abandon(self) -> None:
+        """`close(complete=False)` for a run that is failing anyway: what was flushed stays
+        readable, and a write that fails now too (a full disk) is not raised over the error
+        already on its way."""
+        from ..writes import WriteError  # noqa: PLC0415
+
+        with contextlib.suppress(WriteError):
+            self.close(complete=False)
 
     def __enter__(self) -> Self:
         return self

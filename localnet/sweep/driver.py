@@ -177,8 +177,8 @@ class Sweep:
 
 
 #: what a sweep writes in its folder before sweep.json (a first start cut short leaves only these)
-OWN = {"config.toml", "space.toml", "trials.csv", "runs", LOCK, ".config.toml.tmp", ".space.toml.tmp",
-       ".trials.csv.tmp", ".sweep.json.tmp", ".report.md.tmp"}
+_WRITTEN = ("config.toml", "space.toml", "trials.csv", "sweep.json", "report.md")  # each through ".NAME.tmp"
+OWN = {"config.toml", "space.toml", "trials.csv", "runs", LOCK, *(f".{name}.tmp" for name in _WRITTEN)}
 
 
 def refuse_foreign(out: Path, config_text: str) -> None:

@@ -49,12 +49,14 @@ def _decode_task(task: Task) -> np.ndarray | str:
 
 
 def _worker_start() -> None:  # pragma: no cover - runs in each pool worker
-    """A decode worker leaves Ctrl-C to the prepare process (which stops the pool), and on
-    Linux dies with it: a killed prepare must not leave workers that print BrokenPipe
-    tracebacks as they try to hand back their images."""
+    """A decode worker leaves Ctrl-C to the prepare process (which stops the pool), dies with
+    it on Linux, and prints nothing itself: its results and its errors travel to the prepare
+    process, which reports them, so all a worker could print is the pool's own BrokenPipe
+    traceback when a killed prepare's pipe closes (which can race the death signal)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the worker's whole life
 
 
 def _decoded(tasks: Sequence[Task], workers: int) -> Iterator[np.ndarray | str]:

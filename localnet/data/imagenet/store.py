@@ -14,8 +14,6 @@ Group attributes hold the settings a resumed prepare must match.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ import numpy as np
 import zarr
 
 from ...errors import DataError
+from ...writes import write_text_atomic
 from ...zarr_nodes import array_at, attrs_of
 
 CHUNK = 256
@@ -31,17 +30,9 @@ PARTS = ".parts"
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write `obj` as JSON to `path` via a temp file, fsync and os.replace: a reader
-    (or a resumed prepare) sees the old file or the whole new one, never half of it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(obj, handle, separators=(",", ":"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    """Write `obj` as compact JSON to `path` atomically (localnet.writes.write_text_atomic): a
+    reader (or a resumed prepare) sees the old file or the whole new one, never half of it."""
+    write_text_atomic(path, json.dumps(obj, separators=(",", ":")))
 
 
 def create_or_open(root: Path, n_items: int, size: int, chunk: int, settings: dict[str, Any]) -> zarr.Group:
